@@ -1055,6 +1055,32 @@ static int source_fill(struct journal_reader *r, struct source *s) {
 
 /* ---------------------------------------------------------------- public */
 
+int journal_reader_preload_metrics(struct journal_reader *r) {
+    for (size_t i = 0; i < r->nsrc; i++) {
+        struct source *src = &r->src[i];
+        for (size_t k = 0; k < src->nfiles; k++) {
+            struct source tmp = {0};
+            if (journal_file_open(&tmp.f, src->files[k]) < 0)
+                continue;
+            struct journal_frame fr;
+            struct journal_damage dmg;
+            enum journal_step st;
+            while ((st = journal_file_next(tmp.f, &fr, &dmg)) != JOURNAL_STEP_END) {
+                if (st == JOURNAL_STEP_FRAME && fr.type == JF_SECTION &&
+                    parse_section(r, &tmp, fr.body, fr.len) == 0)
+                    break;
+            }
+            source_reset_section(&tmp);
+            free(tmp.writer);
+            free(tmp.hostname);
+            free(tmp.machine_id);
+            free(tmp.compression);
+            journal_file_close(tmp.f);
+        }
+    }
+    return 0;
+}
+
 int journal_reader_open(struct journal_reader **out, const char *const *paths, size_t npaths,
                         const struct journal_reader_opts *opts, const char **err_path) {
     if (!npaths)

@@ -94,6 +94,9 @@ size_t journal_reader_entity_count(const struct journal_reader *r);
 /* The reader's metric table (union of all sections' catalogues, matched by name). */
 const struct metric_def *journal_reader_metric(const struct journal_reader *r, uint32_t id);
 size_t journal_reader_metric_count(const struct journal_reader *r);
+/* Reads the section headers of every file now (not their data) so that the metric table is
+ * complete before the first item; dump uses it to know its columns. Returns 0. */
+int journal_reader_preload_metrics(struct journal_reader *r);
 /* Looks a metric up by name in the reader's table; -1 when absent. */
 int journal_reader_metric_find(const struct journal_reader *r, const char *name);
 

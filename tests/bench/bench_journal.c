@@ -1,7 +1,7 @@
 /* bench_journal: what the journal costs — bytes on disk per metric value and per VM-sample,
  * CPU per VM-sample appended, and read (decode) speed — on a realistic synthetic stream.
  *
- *   bench_journal [--vms N] [--ticks N] [--dir DIR] [--keep]
+ *   bench_journal [--vms N] [--ticks N] [--dir DIR] [--keep] [--out FILE.pxj]
  * Prints one block of figures for compression on and off. A benchmark, not a test.
  * SPDX-License-Identifier: MIT */
 #include <getopt.h>
@@ -107,10 +107,14 @@ int main(int argc, char **argv) {
     uint32_t vms = 50, ticks = 3600;
     const char *dir = "/tmp";
     bool keep = false;
-    static const struct option lo[] = {
-        {"vms", required_argument, NULL, 'n'}, {"ticks", required_argument, NULL, 't'},
-        {"dir", required_argument, NULL, 'd'}, {"keep", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+    const char *out = NULL;
+    static const struct option lo[] = {{"vms", required_argument, NULL, 'n'},
+                                       {"ticks", required_argument, NULL, 't'},
+                                       {"dir", required_argument, NULL, 'd'},
+                                       {"keep", no_argument, NULL, 'k'},
+                                       {"out", required_argument, NULL, 'o'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -126,8 +130,12 @@ int main(int argc, char **argv) {
         case 'k':
             keep = true;
             break;
+        case 'o':
+            out = optarg;
+            break;
         case 'h':
-            printf("usage: bench_journal [--vms N] [--ticks N] [--dir DIR] [--keep]\n");
+            printf("usage: bench_journal [--vms N] [--ticks N] [--dir DIR] [--keep] "
+                   "[--out FILE.pxj]\n");
             return 0;
         default:
             fprintf(stderr, "bench_journal: bad option (see --help)\n");
@@ -138,6 +146,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_journal: --vms and --ticks must be positive\n");
         return 2;
     }
+    if (out) /* just write one compressed journal (demos), with the figures for it */
+        return run(out, true, vms, ticks);
     char a[4096], b[4096];
     snprintf(a, sizeof(a), "%s/bench-journal-zstd-%d.pxj", dir, (int)getpid());
     snprintf(b, sizeof(b), "%s/bench-journal-raw-%d.pxj", dir, (int)getpid());

@@ -84,13 +84,13 @@ static int define(struct journal_writer *w, enum metric_scope scope, uint32_t pa
         }
         ids[i] = (uint32_t)m;
     }
-    char uuid[40];
-    snprintf(uuid, sizeof(uuid), "00000000-0000-4000-8000-%012x", (unsigned)(parent + 1));
+    /* VM keys are "uuid:UUID": the UUID is the key's tail. */
+    const char *uuid = scope == SCOPE_VM && strncmp(key, "uuid:", 5) == 0 ? key + 5 : NULL;
     struct journal_entity_desc d = {.scope = scope,
                                     .parent = parent,
                                     .key = key,
                                     .name = name,
-                                    .uuid = scope == SCOPE_VM ? uuid : NULL,
+                                    .uuid = uuid,
                                     .pid = -1,
                                     .start_time = -1,
                                     .vcpus = vcpus,

@@ -1093,8 +1093,10 @@ int journal_reader_open(struct journal_reader **out, const char *const *paths, s
     r->src = xcalloc(npaths, sizeof(*r->src));
     r->nsrc = npaths;
     int rc = 0;
+    size_t failed = 0;
     for (size_t i = 0; i < npaths; i++) {
         struct source *s = &r->src[i];
+        failed = i;
         s->index = (uint32_t)i;
         s->path = xstrdup(paths[i]);
         uint64_t gaps;
@@ -1128,17 +1130,7 @@ int journal_reader_open(struct journal_reader **out, const char *const *paths, s
     return 0;
 fail:
     if (err_path)
-        *err_path = paths[r->nsrc ? (size_t)(r->src[0].path ? 0 : 0) : 0];
-    for (size_t i = 0; i < npaths; i++)
-        if (err_path && r->src[i].path && !r->src[i].files) {
-            *err_path = paths[i];
-            break;
-        } else if (err_path && r->src[i].files && i + 1 < npaths && !r->src[i + 1].path) {
-            *err_path = paths[i];
-            break;
-        } else if (err_path) {
-            *err_path = paths[i];
-        }
+        *err_path = paths[failed];
     journal_reader_free(r);
     return rc;
 }

@@ -623,6 +623,8 @@ static int decode_tick(struct journal_reader *r, struct source *s, struct mpcurs
         s->have_mono = false;
     }
     size_t nrows = nfields - 3, nv = 0;
+    if (nrows > (size_t)(c->end - c->p) / 2) /* a row takes at least 2 bytes */
+        return -1;
     s->rows = xgrow(s->rows, &s->caprows, nrows + 1, sizeof(*s->rows));
     s->rowoff = xgrow(s->rowoff, &s->caprowoff, nrows + 1, sizeof(*s->rowoff));
     size_t out = 0;

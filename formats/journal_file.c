@@ -22,6 +22,7 @@ struct journal_file {
     uint64_t size;
     uint64_t pos;         /* next byte to examine */
     uint64_t valid_up_to; /* end of the last complete frame returned */
+    uint64_t released;    /* pages below this offset were handed back (MADV_DONTNEED) */
     unsigned major, minor;
     bool index_loaded;
     int64_t *index_t;
@@ -145,6 +146,20 @@ static bool tail_is_torn(const struct journal_file *f, uint64_t off) {
     return len <= JOURNAL_MAX_BODY && (uint64_t)len > r - JOURNAL_FRAME_HDR_LEN;
 }
 
+/* A sequential walk touches every page of the mapping; without this the process's resident size
+ * would grow with the journal's length. Frames before the one being returned are no longer
+ * referenced by readers, so their pages go back (a later seek simply faults them in again). */
+#define RELEASE_STEP (8u << 20)
+
+static void release_behind(struct journal_file *f, uint64_t frame_offset) {
+    if (frame_offset < f->released + RELEASE_STEP)
+        return;
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t upto = frame_offset & ~(page - 1);
+    madvise(f->map + f->released, (size_t)(upto - f->released), MADV_DONTNEED);
+    f->released = upto;
+}
+
 enum journal_step journal_file_next(struct journal_file *f, struct journal_frame *fr,
                                     struct journal_damage *dmg) {
     if (f->pos >= f->size)
@@ -160,6 +175,7 @@ enum journal_step journal_file_next(struct journal_file *f, struct journal_frame
         fr->body = p + JOURNAL_FRAME_HDR_LEN;
         f->pos += JOURNAL_FRAME_HDR_LEN + (uint64_t)len;
         f->valid_up_to = f->pos;
+        release_behind(f, fr->offset);
         return JOURNAL_STEP_FRAME;
     }
     uint64_t next = find_next_frame(f, f->pos + 1);

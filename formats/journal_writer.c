@@ -71,13 +71,16 @@ struct journal_writer {
     bool block_open;
     uint32_t block_ticks_done;
     uint16_t chunk_seq;
-    bool key_pending; /* the tick being built starts a new block */
     int64_t prev_real, prev_mono;
     bool have_prev_mono;
 
     msgpack_sbuffer pend, tick, snap;
     msgpack_packer pk_pend, pk_tick, pk_snap;
     bool in_tick;
+    /* Ticks packed in the chunk being built (more than one only with chunk_ticks > 1). */
+    uint32_t chunk_ticks;
+    bool chunk_key; /* the chunk being built starts a block */
+    int64_t chunk_t_first, chunk_t_last;
     int64_t tick_real;
     size_t tick_hdr_pos; /* where the tick's array32 length sits in tick */
     uint32_t tick_rows;
@@ -486,6 +489,10 @@ int journal_writer_open(struct journal_writer **out, const struct journal_writer
     w->o = *o;
     if (!w->o.block_ticks)
         w->o.block_ticks = DEFAULT_BLOCK_TICKS;
+    if (!w->o.chunk_ticks)
+        w->o.chunk_ticks = 1;
+    if (w->o.chunk_ticks > w->o.block_ticks)
+        w->o.chunk_ticks = w->o.block_ticks;
     if (w->o.block_ticks > MAX_CHUNKS_PER_BLOCK)
         w->o.block_ticks = MAX_CHUNKS_PER_BLOCK;
     if (!w->o.rotate_bytes)
@@ -543,6 +550,8 @@ int journal_writer_open(struct journal_writer **out, const struct journal_writer
     *out = w;
     return 0;
 }
+
+static int flush_chunk(struct journal_writer *w);
 
 /* ---------------------------------------------------------------- entities */
 
@@ -606,6 +615,9 @@ int journal_writer_entity(struct journal_writer *w, const struct journal_entity_
             return -CORE_ERANGE;
     if (d->parent != JOURNAL_NO_ENTITY && (d->parent >= w->nents || !w->ents[d->parent].live))
         return -CORE_ENOENTITY;
+    int frc = flush_chunk(w);
+    if (frc < 0)
+        return frc;
     uint32_t eid = (uint32_t)w->nents;
     for (size_t i = 0; i < w->nents; i++) {
         if (w->ents[i].live && strcmp(w->ents[i].key, d->key) == 0) {
@@ -648,6 +660,9 @@ int journal_writer_gone(struct journal_writer *w, uint32_t id) {
         return -CORE_ENOENTITY;
     if (w->in_tick)
         return -EINVAL;
+    int rc = flush_chunk(w);
+    if (rc < 0)
+        return rc;
     msgpack_pack_array(&w->pk_pend, 2);
     msgpack_pack_int(&w->pk_pend, JR_GONE);
     msgpack_pack_uint32(&w->pk_pend, id);
@@ -659,6 +674,9 @@ int journal_writer_event(struct journal_writer *w, int64_t t_real_ns, const char
                          const char *text) {
     if (!kind || w->in_tick)
         return -EINVAL;
+    int rc = flush_chunk(w);
+    if (rc < 0)
+        return rc;
     msgpack_pack_array(&w->pk_pend, 4);
     msgpack_pack_int(&w->pk_pend, JR_EVENT);
     msgpack_pack_int64(&w->pk_pend, t_real_ns);
@@ -672,23 +690,37 @@ int journal_writer_event(struct journal_writer *w, int64_t t_real_ns, const char
 int journal_writer_tick_begin(struct journal_writer *w, int64_t t_real_ns, int64_t t_mono_ns) {
     if (w->in_tick)
         return -EINVAL;
-    int rc = ensure_segment(w, t_real_ns);
+    /* Packed ticks never straddle a block or a segment boundary. */
+    bool block_full = w->block_ticks_done + w->chunk_ticks >= w->o.block_ticks ||
+                      w->chunk_seq >= MAX_CHUNKS_PER_BLOCK;
+    bool rotate =
+        w->dirfd >= 0 && w->fd >= 0 &&
+        (w->seg_bytes >= w->o.rotate_bytes || floor_div(t_real_ns, w->o.rotate_ns) != w->seg_slot);
+    int rc = 0;
+    if (w->chunk_ticks && (block_full || rotate))
+        rc = flush_chunk(w);
     if (rc < 0)
         return rc;
-    w->key_pending = !w->block_open || w->block_ticks_done >= w->o.block_ticks ||
-                     w->chunk_seq >= MAX_CHUNKS_PER_BLOCK;
-    msgpack_sbuffer_clear(&w->tick);
-    msgpack_sbuffer_clear(&w->snap);
-    if (w->key_pending) {
-        for (size_t i = 0; i < w->nents; i++) {
-            struct wentity *e = &w->ents[i];
-            if (!e->live)
-                continue;
-            memset(e->has_prev, 0, e->nmetrics);
-            msgpack_sbuffer_write(&w->snap, e->def, e->deflen);
+    rc = ensure_segment(w, t_real_ns);
+    if (rc < 0)
+        return rc;
+    if (!w->chunk_ticks) {
+        w->chunk_key = !w->block_open || w->block_ticks_done >= w->o.block_ticks ||
+                       w->chunk_seq >= MAX_CHUNKS_PER_BLOCK;
+        msgpack_sbuffer_clear(&w->tick);
+        msgpack_sbuffer_clear(&w->snap);
+        w->chunk_t_first = t_real_ns;
+        if (w->chunk_key) {
+            for (size_t i = 0; i < w->nents; i++) {
+                struct wentity *e = &w->ents[i];
+                if (!e->live)
+                    continue;
+                memset(e->has_prev, 0, e->nmetrics);
+                msgpack_sbuffer_write(&w->snap, e->def, e->deflen);
+            }
+            w->have_prev_mono = false;
+            w->prev_real = 0;
         }
-        w->have_prev_mono = false;
-        w->prev_real = 0;
     }
     /* [3, t_real, t_mono, rows...] with an array32 header patched at tick_end. */
     w->tick_hdr_pos = w->tick.size;
@@ -811,6 +843,34 @@ static int maybe_sync(struct journal_writer *w) {
     return sync_fd(w->fd);
 }
 
+/* Writes the chunk being built (snapshot if key, pending records, packed ticks) as one frame.
+ * On failure the ticks are dropped (the caller got the error) and the next tick starts a block;
+ * pending records are kept for it. */
+static int flush_chunk(struct journal_writer *w) {
+    if (!w->chunk_ticks)
+        return 0;
+    const msgpack_sbuffer *parts[3];
+    int np = 0;
+    bool key = w->chunk_key;
+    if (key)
+        parts[np++] = &w->snap;
+    parts[np++] = &w->pend;
+    parts[np++] = &w->tick;
+    uint32_t n = w->chunk_ticks;
+    w->chunk_ticks = 0;
+    int rc = write_chunk(w, key, parts, np, w->chunk_t_first);
+    msgpack_sbuffer_clear(&w->tick);
+    msgpack_sbuffer_clear(&w->snap);
+    if (rc < 0)
+        return rc;
+    msgpack_sbuffer_clear(&w->pend);
+    w->block_ticks_done += n;
+    struct index_entry *ie = &w->idx[w->nidx - 1];
+    ie->t_last = w->chunk_t_last;
+    ie->ticks += n;
+    return maybe_sync(w);
+}
+
 int journal_writer_tick_end(struct journal_writer *w) {
     if (!w->in_tick)
         return -EINVAL;
@@ -821,25 +881,11 @@ int journal_writer_tick_end(struct journal_writer *w) {
     h[1] = (unsigned char)(count >> 16);
     h[2] = (unsigned char)(count >> 8);
     h[3] = (unsigned char)count;
-    const msgpack_sbuffer *parts[3];
-    int np = 0;
-    bool key = w->key_pending;
-    if (key)
-        parts[np++] = &w->snap;
-    parts[np++] = &w->pend;
-    parts[np++] = &w->tick;
-    int rc = write_chunk(w, key, parts, np, w->tick_real);
-    if (rc < 0) {
-        /* The delta bases already moved past values that never reached the disk: a key chunk
-         * restarts them on the next tick. Pending records (gone, events) are kept for it. */
-        return rc;
-    }
-    msgpack_sbuffer_clear(&w->pend);
-    w->block_ticks_done++;
-    struct index_entry *ie = &w->idx[w->nidx - 1];
-    ie->t_last = w->tick_real;
-    ie->ticks++;
-    return maybe_sync(w);
+    w->chunk_ticks++;
+    w->chunk_t_last = w->tick_real;
+    if (w->chunk_ticks < w->o.chunk_ticks && w->tick.size < (1u << 20))
+        return 0; /* packing: written with a later tick or at close */
+    return flush_chunk(w);
 }
 
 /* ---------------------------------------------------------------- close */
@@ -850,6 +896,9 @@ int journal_writer_close(struct journal_writer *w) {
     int rc = 0;
     if (w->in_tick)
         rc = journal_writer_tick_end(w);
+    int r0 = flush_chunk(w);
+    if (rc == 0)
+        rc = r0;
     if (w->pend.size && (w->fd >= 0 || w->dirfd >= 0)) {
         /* Definitions or events after the last tick: write them as a chunk of their own. */
         int64_t t = w->prev_real ? w->prev_real : now_ns(CLOCK_REALTIME);

@@ -26,6 +26,9 @@ struct journal_writer_opts {
     bool compress;          /* zstd blocks (recommended) */
     int zstd_level;         /* 0 = default (3) */
     uint32_t block_ticks;   /* ticks per block between key frames; 0 = default (300) */
+    uint32_t chunk_ticks;   /* ticks packed per chunk frame; 0 or 1 = one tick per frame (the
+                             * crash-safe default); more (imports, cat) saves per-frame cost, and a
+                             * crash loses the packed ticks not yet written */
     uint64_t rotate_bytes;  /* new segment past this size; 0 = default (256 MiB) */
     int64_t rotate_ns;      /* new segment when t_real crosses a multiple of this; 0 = daily */
     uint64_t retain_bytes;  /* delete oldest segments past this total; 0 = keep all */

@@ -318,6 +318,16 @@ static void influx_tag(FILE *out, const char *s) {
     }
 }
 
+/* Shortest text that reads back as exactly x (%.17g always would, but prints 0.1 as
+ * 0.10000000000000001). */
+static void fmt_double(char *buf, size_t n, double x) {
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}
+
 /* Prints one value; returns false when there is nothing to print (missing, first, reset). */
 static bool value_text(const struct metric_def *m, const struct journal_value *v,
                        const struct last_row *last, uint32_t slot, int64_t t_real, int64_t t_mono,
@@ -330,11 +340,11 @@ static bool value_text(const struct metric_def *m, const struct journal_value *v
         const struct journal_value *pv = last->have && slot < last->n ? &last->v[slot] : NULL;
         if (rate_derive(m->kind, pv, last->t_real, last->t_mono, v, t_real, t_mono, &x) != RATE_OK)
             return false;
-        snprintf(buf, n, "%.6g", x);
+        fmt_double(buf, n, x);
         return true;
     }
     if (v->type == JV_REAL) {
-        snprintf(buf, n, "%.17g", v->d);
+        fmt_double(buf, n, v->d);
         return true;
     }
     *is_int = true;
@@ -432,7 +442,9 @@ static int cmd_dump(char **paths, int n, const struct dump_opts *o) {
                         json_t *jv = json_null();
                         if (have) {
                             const struct journal_value *v = &row->value[j];
-                            if (is_int && m->kind == METRIC_COUNTER)
+                            if (is_int && m->kind == METRIC_COUNTER && v->u > INT64_MAX)
+                                jv = json_real((double)v->u); /* no unsigned in jansson */
+                            else if (is_int && m->kind == METRIC_COUNTER)
                                 jv = json_integer((json_int_t)v->u);
                             else if (is_int)
                                 jv = json_integer((json_int_t)v->i);
@@ -639,6 +651,18 @@ static int64_t parse_time_opt(const char *opt, const char *arg) {
     return t;
 }
 
+/* "--name" of the option whose getopt value is val, or "-c" for a short one. */
+static const char *opt_name(const struct option *longopts, int val) {
+    static char buf[64];
+    for (; longopts->name; longopts++)
+        if (longopts->val == val && val >= 256) {
+            snprintf(buf, sizeof(buf), "--%s", longopts->name);
+            return buf;
+        }
+    snprintf(buf, sizeof(buf), "-%c", val > 0 && val < 256 ? val : '?');
+    return buf;
+}
+
 int main(int argc, char **argv) {
     enum {
         OPT_REPAIR = 256,
@@ -676,12 +700,14 @@ int main(int argc, char **argv) {
     const char *outpath = NULL;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:hvqo:", longopts, NULL)) != -1) {
-        (void)0;
+    int li = 0;
+    while ((c = getopt_long(argc, argv, "+:hvqo:", longopts, &li)) != -1) {
         switch (c) {
         case 'h':
             print_help();
             return 0;
+        case 'o':
+            usage_error("option '-o' goes after the command");
         case 'v':
             printf("proxjournal %s (journal format %d.%d)\n", PROXTOP_VERSION, 1, 0);
             return 0;
@@ -695,25 +721,29 @@ int main(int argc, char **argv) {
             tsv = true;
             break;
         case ':':
-            usage_error("option '%s' needs an argument", argv[optind - 1]);
+            usage_error("option '%s' needs an argument", opt_name(longopts, optopt));
         case '?':
             usage_error("unknown option '%s'", argv[optind - 1]);
-        default:
-            goto command;
+        default: /* an option of a command, given before it */
+            usage_error("option '--%s' goes after the command", longopts[li].name);
         }
     }
-command:
     if (list) {
         catalogue_print(stdout, tsv);
         return 0;
     }
     if (optind >= argc)
         usage_error("missing command: info, verify, dump or cat");
-    const char *cmd = argv[optind++];
+    const char *cmd = argv[optind];
     if (strcmp(cmd, "info") && strcmp(cmd, "verify") && strcmp(cmd, "dump") && strcmp(cmd, "cat"))
         usage_error("unknown command '%s'", cmd);
     bool is_dump = !strcmp(cmd, "dump"), is_cat = !strcmp(cmd, "cat");
-    while ((c = getopt_long(argc, argv, ":hqo:", longopts, NULL)) != -1) {
+    /* The command's own arguments, parsed afresh (optind = 0 resets getopt, whose '+' mode
+     * would otherwise stick): options may come before or after the paths. */
+    argc -= optind;
+    argv += optind;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, ":hqo:", longopts, &li)) != -1) {
         switch (c) {
         case 'h':
             print_help();
@@ -744,7 +774,7 @@ command:
         case OPT_RATE:
         case OPT_EPOCH:
             if (!is_dump)
-                usage_error("option '%s' belongs to 'dump'", argv[optind - 1]);
+                usage_error("option '--%s' belongs to 'dump'", longopts[li].name);
             if (c == OPT_FIELDS)
                 d.fields = optarg;
             else if (c == OPT_VM)
@@ -767,7 +797,7 @@ command:
         case OPT_BEGIN:
         case OPT_END:
             if (!is_dump && !is_cat)
-                usage_error("option '%s' belongs to 'dump' and 'cat'", argv[optind - 1]);
+                usage_error("option '--%s' belongs to 'dump' and 'cat'", longopts[li].name);
             if (c == OPT_BEGIN)
                 d.begin = parse_time_opt("--begin", optarg);
             else
@@ -784,7 +814,7 @@ command:
             compress = false;
             break;
         case ':':
-            usage_error("option '%s' needs an argument", argv[optind - 1]);
+            usage_error("option '%s' needs an argument", opt_name(longopts, optopt));
         default:
             usage_error("unknown option '%s'", argv[optind - 1]);
         }

@@ -2,8 +2,13 @@
  * SPDX-License-Identifier: MIT */
 #include "rate.h"
 
-static double as_double(const struct journal_value *v) {
-    return v->type == JV_REAL ? v->d : (double)v->i;
+#include <stdbool.h>
+
+/* Integers are unsigned for counters (they may exceed 2^63) and signed for gauges. */
+static double as_double(enum metric_kind kind, const struct journal_value *v) {
+    if (v->type == JV_REAL)
+        return v->d;
+    return kind == METRIC_COUNTER ? (double)v->u : (double)v->i;
 }
 
 enum rate_status rate_derive(enum metric_kind kind, const struct journal_value *prev,
@@ -12,15 +17,18 @@ enum rate_status rate_derive(enum metric_kind kind, const struct journal_value *
     if (!cur || cur->type == JV_MISSING)
         return RATE_MISSING;
     if (kind == METRIC_GAUGE) {
-        *out = as_double(cur);
+        *out = as_double(kind, cur);
         return RATE_OK;
     }
     if (!prev)
         return RATE_FIRST;
     if (prev->type == JV_MISSING)
         return RATE_MISSING;
-    int64_t dt = (prev_mono >= 0 && cur_mono >= 0) ? cur_mono - prev_mono : cur_real - prev_real;
-    if (dt <= 0)
+    int64_t dt;
+    bool overflow = (prev_mono >= 0 && cur_mono >= 0)
+                        ? __builtin_sub_overflow(cur_mono, prev_mono, &dt)
+                        : __builtin_sub_overflow(cur_real, prev_real, &dt);
+    if (overflow || dt <= 0)
         return RATE_BAD_TIME;
     double dv;
     if (cur->type == JV_INT && prev->type == JV_INT) {
@@ -28,7 +36,7 @@ enum rate_status rate_derive(enum metric_kind kind, const struct journal_value *
             return RATE_RESET;
         dv = (double)(cur->u - prev->u);
     } else {
-        dv = as_double(cur) - as_double(prev);
+        dv = as_double(kind, cur) - as_double(kind, prev);
         if (dv < 0)
             return RATE_RESET;
     }

@@ -24,13 +24,14 @@ void strmap_fini(struct strmap *m) {
     for (size_t i = 0; i < m->cap; i++)
         free(m->keys[i]);
     free(m->keys);
+    free(m->lens);
     free(m->vals);
     memset(m, 0, sizeof(*m));
 }
 
 static size_t slot_of(const struct strmap *m, const char *key, size_t len) {
     size_t i = (size_t)hash(key, len) & (m->cap - 1);
-    while (m->keys[i] && !(strlen(m->keys[i]) == len && memcmp(m->keys[i], key, len) == 0))
+    while (m->keys[i] && !(m->lens[i] == len && memcmp(m->keys[i], key, len) == 0))
         i = (i + 1) & (m->cap - 1);
     return i;
 }
@@ -49,16 +50,19 @@ static void strmap_grow(struct strmap *m) {
     struct strmap n = {0};
     n.cap = m->cap ? m->cap * 2 : 16;
     n.keys = xcalloc(n.cap, sizeof(*n.keys));
+    n.lens = xcalloc(n.cap, sizeof(*n.lens));
     n.vals = xcalloc(n.cap, sizeof(*n.vals));
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->keys[i])
             continue;
-        size_t j = slot_of(&n, m->keys[i], strlen(m->keys[i]));
+        size_t j = slot_of(&n, m->keys[i], m->lens[i]);
         n.keys[j] = m->keys[i];
+        n.lens[j] = m->lens[i];
         n.vals[j] = m->vals[i];
         n.count++;
     }
     free(m->keys);
+    free(m->lens);
     free(m->vals);
     *m = n;
 }
@@ -72,6 +76,7 @@ void strmap_put(struct strmap *m, const char *key, size_t len, uint32_t val) {
         memcpy(k, key, len);
         k[len] = 0;
         m->keys[i] = k;
+        m->lens[i] = len;
         m->count++;
     }
     m->vals[i] = val;

@@ -7,7 +7,8 @@
 #include <stdint.h>
 
 struct strmap {
-    char **keys;
+    char **keys;  /* NUL-terminated copies; keys may hold NUL bytes themselves, so... */
+    size_t *lens; /* ...their lengths are kept too */
     uint32_t *vals;
     size_t cap, count;
 };

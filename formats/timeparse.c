@@ -39,6 +39,19 @@ static int unit_ns(const char *u, size_t n, double *mult) {
     return -1;
 }
 
+/* Length of the unsigned decimal at s ("12", "1.5", ".5": digits with at most one point, at
+ * least one digit), or 0 when there is none. No sign, exponent or hex, unlike strtod. */
+static size_t scan_decimal(const char *s) {
+    size_t n = 0, digits = 0, points = 0;
+    for (; isdigit((unsigned char)s[n]) || s[n] == '.'; n++) {
+        if (s[n] == '.')
+            points++;
+        else
+            digits++;
+    }
+    return digits && points <= 1 ? n : 0;
+}
+
 int time_parse_duration(const char *s, int64_t *ns) {
     if (!s)
         return -CORE_EPARSE;
@@ -49,27 +62,28 @@ int time_parse_duration(const char *s, int64_t *ns) {
     double total = 0;
     int parts = 0;
     while (*s) {
-        if (!isdigit((unsigned char)*s) && *s != '.')
+        char num[32];
+        size_t len = scan_decimal(s);
+        if (!len || len >= sizeof(num))
             return -CORE_EPARSE;
-        char *end;
-        double v = strtod(s, &end);
-        if (end == s || !isfinite(v) || v < 0)
-            return -CORE_EPARSE;
-        const char *u = end;
+        memcpy(num, s, len);
+        num[len] = 0;
+        double v = strtod(num, NULL);
+        const char *u = s + len, *end = u;
         while (isalpha((unsigned char)*end))
             end++;
         double mult;
         if (unit_ns(u, (size_t)(end - u), &mult) < 0)
             return -CORE_EPARSE;
-        if (parts && end == u)
-            return -CORE_EPARSE; /* "1h30" is ambiguous */
-        total += v * mult;
-        parts++;
         s = end;
         while (isspace((unsigned char)*s))
             s++;
+        if (end == u && (parts || *s))
+            return -CORE_EPARSE; /* a bare number only alone: "1h30" is ambiguous */
+        total += v * mult;
+        parts++;
     }
-    if (total > 9.2e18)
+    if (!(total <= 9.2e18))
         return -CORE_EPARSE;
     *ns = (int64_t)llround(total);
     return 0;
@@ -83,57 +97,108 @@ static int64_t day_start(int64_t ns) {
     return q * d;
 }
 
-/* Parses "YYYY-MM-DD[( |T)HH:MM[:SS[.frac]]][Z|±HH:MM]" or "HH:MM[:SS]" (today). */
+/* Reads exactly n decimal digits at p. */
+static bool fixed_digits(const char *p, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)p[i]))
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* Reads ".ddd..." at *p into nanoseconds (digits past the ninth are dropped); at least one
+ * digit. Advances *p. */
+static bool fraction_ns(const char **p, int64_t *ns) {
+    const char *q = *p + 1;
+    int64_t v = 0;
+    int n = 0;
+    if (!isdigit((unsigned char)*q))
+        return false;
+    for (; isdigit((unsigned char)*q); q++)
+        if (n < 9) {
+            v = v * 10 + (*q - '0');
+            n++;
+        }
+    for (; n < 9; n++)
+        v *= 10;
+    *ns = v;
+    *p = q;
+    return true;
+}
+
+static int days_in_month(int y, int m) {
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Parses "YYYY-MM-DD[( |T)HH:MM[:SS[.frac]]][Z|±HH:MM]" or "HH:MM[:SS[.frac]]" (today), with
+ * exactly that many digits in each field. */
 static int parse_calendar(const char *s, int64_t now_ns, int64_t *ns) {
-    struct tm tm = {0};
-    int y, mo, d, h = 0, mi = 0, n = 0;
-    double sec = 0;
+    int y, mo, d, h, mi, sec = 0;
+    int64_t frac = 0, base;
     const char *p = s;
-    int64_t base;
-    if (sscanf(p, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && n == 10) {
-        if (mo < 1 || mo > 12 || d < 1 || d > 31)
+    if (fixed_digits(p, 4, &y) && p[4] == '-' && fixed_digits(p + 5, 2, &mo) && p[7] == '-' &&
+        fixed_digits(p + 8, 2, &d)) {
+        if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
             return -CORE_EPARSE;
-        tm.tm_year = y - 1900;
-        tm.tm_mon = mo - 1;
-        tm.tm_mday = d;
+        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
         base = (int64_t)timegm(&tm) * NS_PER_S;
-        p += n;
-        if (*p == 'T' || *p == ' ')
-            p++;
-        else if (*p == 0) {
+        p += 10;
+        if (*p == 0) {
             *ns = base;
             return 0;
-        } else {
-            return -CORE_EPARSE;
         }
+        if (*p != 'T' && *p != ' ')
+            return -CORE_EPARSE;
+        p++;
     } else {
         base = day_start(now_ns);
     }
-    n = 0;
-    if (sscanf(p, "%2d:%2d%n", &h, &mi, &n) != 2 || n != 5 || h > 23 || mi > 59)
+    if (!fixed_digits(p, 2, &h) || p[2] != ':' || !fixed_digits(p + 3, 2, &mi) || h > 23 || mi > 59)
         return -CORE_EPARSE;
-    p += n;
+    p += 5;
     if (*p == ':') {
-        char *end;
-        sec = strtod(p + 1, &end);
-        if (end == p + 1 || sec < 0 || sec >= 61)
+        if (!fixed_digits(p + 1, 2, &sec) || sec > 60) /* 60: a leap second */
             return -CORE_EPARSE;
-        p = end;
+        p += 3;
+        if (*p == '.' && !fraction_ns(&p, &frac))
+            return -CORE_EPARSE;
     }
     int64_t off = 0;
     if (*p == 'Z') {
         p++;
     } else if (*p == '+' || *p == '-') {
         int oh, om;
-        n = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5)
+        if (!fixed_digits(p + 1, 2, &oh) || p[3] != ':' || !fixed_digits(p + 4, 2, &om) ||
+            oh > 23 || om > 59)
             return -CORE_EPARSE;
         off = ((int64_t)oh * 3600 + om * 60) * NS_PER_S * (*p == '+' ? 1 : -1);
         p += 6;
     }
     if (*p)
         return -CORE_EPARSE;
-    *ns = base + ((int64_t)h * 3600 + mi * 60) * NS_PER_S + (int64_t)llround(sec * 1e9) - off;
+    *ns = base + ((int64_t)h * 3600 + mi * 60 + sec) * NS_PER_S + frac - off;
+    return 0;
+}
+
+/* Parses epoch seconds with an optional fraction, exactly (a double would be 256 ns coarse). */
+static int parse_epoch(const char *p, int64_t *ns) {
+    size_t len = scan_decimal(p);
+    if (!len || p[len])
+        return -CORE_EPARSE;
+    int64_t secs = 0, frac = 0;
+    for (; isdigit((unsigned char)*p); p++) {
+        secs = secs * 10 + (*p - '0');
+        if (secs > 9200000000ll)
+            return -CORE_EPARSE;
+    }
+    if (*p == '.' && p[1] && !fraction_ns(&p, &frac))
+        return -CORE_EPARSE;
+    *ns = secs * NS_PER_S + frac;
     return 0;
 }
 
@@ -179,15 +244,8 @@ int time_parse_point(const char *s, int64_t now_ns, int64_t *ns) {
     bool digits = true;
     for (size_t i = 0; i < len; i++)
         digits = digits && (isdigit((unsigned char)buf[i]) || buf[i] == '.');
-    if (buf[0] == '@' || (digits && len >= 10)) {
-        char *end;
-        const char *p = buf[0] == '@' ? buf + 1 : buf;
-        double v = strtod(p, &end);
-        if (end == p || *end || !isfinite(v) || v < 0 || v > 9.2e9)
-            return -CORE_EPARSE;
-        *ns = (int64_t)llround(v * 1e9);
-        return 0;
-    }
+    if (buf[0] == '@' || (digits && len >= 10))
+        return parse_epoch(buf[0] == '@' ? buf + 1 : buf, ns);
     return parse_calendar(buf, now_ns, ns);
 }
 

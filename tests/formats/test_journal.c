@@ -231,12 +231,15 @@ static long read_and_check(const char *path, const struct ledger *lg,
     return n;
 }
 
+static uint32_t packed_ticks; /* chunk_ticks for the next write_single() */
+
 static char *write_single(const char *dir, uint32_t nticks, bool compress, uint32_t block,
                           struct ledger *lg) {
     char *path = tu_path(dir, compress ? "z.pxj" : "raw.pxj");
     struct journal_writer_opts o = {.path = path,
                                     .compress = compress,
                                     .block_ticks = block,
+                                    .chunk_ticks = packed_ticks,
                                     .sync_ns = -1,
                                     .hostname = "h1",
                                     .machine_id = "m1"};
@@ -308,6 +311,15 @@ static void test_round_trip_zstd(void **state) {
 static void test_round_trip_raw(void **state) {
     (void)state;
     test_round_trip(false);
+}
+
+/* Many ticks packed per chunk (imports): same content; entity changes split the packing. */
+static void test_round_trip_packed(void **state) {
+    (void)state;
+    packed_ticks = 16;
+    test_round_trip(true);
+    test_round_trip(false);
+    packed_ticks = 0;
 }
 
 /* A journal cut at every byte offset reads back exactly its complete ticks and reports torn. */
@@ -725,11 +737,11 @@ static void test_merge_sources(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip_zstd),  cmocka_unit_test(test_round_trip_raw),
-        cmocka_unit_test(test_cut_every_offset), cmocka_unit_test(test_bit_flips),
-        cmocka_unit_test(test_bad_files),        cmocka_unit_test(test_segments),
-        cmocka_unit_test(test_recovery),         cmocka_unit_test(test_write_failure),
-        cmocka_unit_test(test_merge_sources),
+        cmocka_unit_test(test_round_trip_zstd),   cmocka_unit_test(test_round_trip_raw),
+        cmocka_unit_test(test_round_trip_packed), cmocka_unit_test(test_cut_every_offset),
+        cmocka_unit_test(test_bit_flips),         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_segments),          cmocka_unit_test(test_recovery),
+        cmocka_unit_test(test_write_failure),     cmocka_unit_test(test_merge_sources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -494,6 +494,7 @@ struct markov_series {
     struct markov_chain chain;
     uint64_t nan_skipped;
     uint64_t extra_outliers; /* outliers merged in from other series */
+    int fast;                /* buffersize 1, no filter, no hooks, static bins: fast path */
     int nhooks;
     mk_step_hook hooks[MK_MAX_HOOKS];
     void *hook_ctx[MK_MAX_HOOKS];
@@ -544,6 +545,8 @@ int markov_series_new(struct markov_series **out, const struct markov_config *cf
     if (rc < 0) {
         goto fail;
     }
+    s->fast = s->buf.size == 1 && !(s->filter.k > 0.0) &&
+              !(s->disc.mode == DISC_COMPAT_TSP && !s->disc.fixed);
     *out = s;
     return 0;
 fail:
@@ -585,10 +588,35 @@ static void series_step(struct markov_series *s, const struct disc_step *st) {
     markov_chain_push(&s->chain, state);
 }
 
+/* Buffersize 1 without filter or hooks: the step is the sample itself, so the buffer, the
+ * step struct and the hook loop are skipped. Same results as the general path: the tsprofiler
+ * buffer bounds of a one-sample buffer are (v, max(v, 0)) and its sum of squares is 0. */
+static void push_fast(struct markov_series *s, double v) {
+    mk_stats_add(&s->stats, v);
+    uint32_t state = (uint32_t)disc_bin(&s->disc, v);
+    struct mk_tsp_stats *tp = &s->tsp;
+    double bmin = s->disc.fixed ? s->disc.min : v;
+    double bmax = s->disc.fixed ? s->disc.max : (v > 0.0 ? v : 0.0);
+    if (!tp->started) {
+        tp->min = bmin;
+        tp->max = bmax;
+        tp->started = 1;
+    }
+    tp->min = bmin < tp->min ? bmin : tp->min;
+    tp->max = bmax > tp->max ? bmax : tp->max;
+    tp->count++;
+    tp->sum += v;
+    markov_chain_push(&s->chain, state);
+}
+
 void markov_series_push(struct markov_series *s, int64_t t, double v) {
     struct disc_step st;
     if (isnan(v)) {
         s->nan_skipped++;
+        return;
+    }
+    if (s->fast) {
+        push_fast(s, v);
         return;
     }
     if (disc_filter_apply(&s->filter, &v)) {
@@ -625,6 +653,7 @@ int markov_series_add_hook(struct markov_series *s, mk_step_hook fn, void *ctx) 
     if (s->nhooks >= MK_MAX_HOOKS) {
         return -CORE_ERANGE;
     }
+    s->fast = 0;
     s->hooks[s->nhooks] = fn;
     s->hook_ctx[s->nhooks] = ctx;
     s->nhooks++;

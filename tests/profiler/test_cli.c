@@ -1,0 +1,314 @@
+/* test_cli.c: proxprofiler end to end — the built binary on real and tiny inputs.
+ *
+ * Bitbrains import and profiling of the 25 VMs (skipped with a message when the shared data is
+ * absent), determinism, exact counts of a known state sequence, evaluate numbers checked by hand,
+ * and every bad input giving one line on stderr and a non-zero exit.
+ * SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "markov.h"
+#include "profile.h"
+#include "testutil.h"
+
+#define BIN PROXTOP_BINARY_DIR "/profiler/proxprofiler"
+
+static char *tmp;
+
+struct result {
+    int status;
+    char *out, *err;
+    size_t outlen;
+};
+
+static void result_free(struct result *r) {
+    free(r->out);
+    free(r->err);
+}
+
+/* Runs "proxprofiler ARGS" (ARGS is shell text) with stdout and stderr captured. */
+static struct result run(const char *fmt, ...) {
+    char args[4096], cmdline[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    char *o = tu_path(tmp, "stdout"), *e = tu_path(tmp, "stderr");
+    snprintf(cmdline, sizeof cmdline, "%s %s -q > %s 2> %s", BIN, args, o, e);
+    int st = system(cmdline);
+    struct result r = {.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1};
+    size_t n;
+    r.out = (char *)tu_read_file(o, &r.outlen);
+    r.err = (char *)tu_read_file(e, &n);
+    if (r.out) {
+        r.out[r.outlen] = '\0'; /* tu_read_file leaves room for it */
+    }
+    if (r.err) {
+        r.err[n] = '\0';
+    }
+    free(o);
+    free(e);
+    return r;
+}
+
+/* The error is exactly one line. */
+static void assert_one_line(const struct result *r) {
+    assert_non_null(r->err);
+    size_t n = strlen(r->err);
+    assert_true(n > 0);
+    assert_int_equal(r->err[n - 1], '\n');
+    assert_null(memchr(r->err, '\n', n - 1));
+}
+
+static char *write_tmp(const char *name, const char *text) {
+    char *p = tu_path(tmp, name);
+    assert_int_equal(tu_write_file(p, text, strlen(text)), 0);
+    return p;
+}
+
+static int setup(void **state) {
+    (void)state;
+    tmp = tu_mkdtemp("cli");
+    return tmp ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    tu_rmtree(tmp);
+    free(tmp);
+    return 0;
+}
+
+/* Loads the first profile of a JSON-lines text. */
+static struct profile *first_profile(const char *text) {
+    const char *nl = strchr(text, '\n');
+    assert_non_null(nl);
+    char *line = strndup(text, (size_t)(nl - text));
+    struct profile *p;
+    char err[256];
+    int rc = profile_load(line, &p, err, sizeof err);
+    free(line);
+    assert_int_equal(rc, 0);
+    return p;
+}
+
+static void test_bitbrains(void **state) {
+    (void)state;
+    const char *dir = PROXTOP_SOURCE_DIR "/../shared/data/bitbrains-rnd/2013-7";
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        print_message("SKIP: %s is absent, Bitbrains import not tested\n", dir);
+        skip();
+    }
+    char *j = tu_path(tmp, "bb.pxj");
+    struct result r = run("import -O %s %s/*.csv", j, dir);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "imported"));
+    result_free(&r);
+    struct result a = run("--states 4 %s", j);
+    assert_int_equal(a.status, 0);
+    size_t lines = 0;
+    for (char *p = a.out; *p; p++) {
+        lines += *p == '\n';
+    }
+    assert_int_equal(lines, 25);
+    /* Every line is a valid profile; VM "1" comes first and has its month of 300 s rows. */
+    struct profile *p = first_profile(a.out);
+    int m = profile_find_metric(p, "cpu_pct");
+    assert_true(m >= 0);
+    assert_int_equal(markov_series_samples(profile_metric(p, (size_t)m)), 8260);
+    assert_true(profile_find_metric(p, "mem") >= 0);
+    assert_true(profile_find_metric(p, "net_rx") >= 0);
+    assert_true(profile_find_metric(p, "disk_rd_iops") < 0); /* Bitbrains has no IOPS */
+    profile_free(p);
+    /* Determinism: a second run is byte-identical. */
+    struct result b = run("--states 4 %s", j);
+    assert_int_equal(b.outlen, a.outlen);
+    assert_memory_equal(a.out, b.out, a.outlen);
+    result_free(&b);
+    /* The CSV files profiled directly give the same profiles' counts as the journal. */
+    struct result c = run("--states 4 --vm 1 %s/1.csv", dir);
+    assert_int_equal(c.status, 0);
+    struct profile *pc = first_profile(c.out), *pj = first_profile(a.out);
+    const struct mk_counts *cc = &markov_series_chain(profile_metric(pc, (size_t)m))->counts;
+    const struct mk_counts *cj = &markov_series_chain(profile_metric(pj, (size_t)m))->counts;
+    for (uint32_t i = 0; i < 4; i++) {
+        for (uint32_t k = 0; k < 4; k++) {
+            assert_int_equal(mk_counts_get(cc, 1, i, k), mk_counts_get(cj, 1, i, k));
+        }
+    }
+    profile_free(pc);
+    profile_free(pj);
+    result_free(&c);
+    /* Summary is readable text with states and edges. */
+    struct result s = run("summary --vm 1 %s", j);
+    assert_int_equal(s.status, 0);
+    assert_non_null(strstr(s.out, "VM 1 on bitbrains"));
+    assert_non_null(strstr(s.out, "occupancy"));
+    result_free(&s);
+    result_free(&a);
+    free(j);
+}
+
+/* 10,90,40,60,60,40,90,10 on fixed 0..100 with 4 states: 0,3,1,2,2,1,3,0. */
+static void test_exact_counts(void **state) {
+    (void)state;
+    char *csv = write_tmp("seq.csv", "time,level\n"
+                                     "1700000000,10\n1700000060,90\n1700000120,40\n"
+                                     "1700000180,60\n1700000240,60\n1700000300,40\n"
+                                     "1700000360,90\n1700000420,10\n");
+    char *j = tu_path(tmp, "seq.pxj");
+    struct result r = run("import --units level=%% -O %s %s", j, csv);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    r = run("--metrics level --fixedbound --fixedmin 0 --fixedmax 100 --states 4 --history 2 %s",
+            j);
+    assert_int_equal(r.status, 0);
+    struct profile *p = first_profile(r.out);
+    const struct mk_counts *c = &markov_series_chain(profile_metric(p, 0))->counts;
+    static const uint32_t t1[][2] = {{0, 3}, {3, 1}, {1, 2}, {2, 2}, {2, 1}, {1, 3}, {3, 0}};
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < 4; i++) {
+        for (uint32_t k = 0; k < 4; k++) {
+            uint64_t want = 0;
+            for (size_t x = 0; x < 7; x++) {
+                want += t1[x][0] == i && t1[x][1] == k;
+            }
+            assert_int_equal(mk_counts_get(c, 1, i, k), want);
+            total += want;
+        }
+    }
+    assert_int_equal(total, 7);
+    /* Order 2: key = 4 * older + newer. */
+    assert_int_equal(mk_counts_get(c, 2, 0 * 4 + 3, 1), 1);
+    assert_int_equal(mk_counts_get(c, 2, 2 * 4 + 2, 1), 1);
+    assert_int_equal(mk_counts_get(c, 2, 1 * 4 + 3, 0), 1);
+    assert_int_equal(c->ord[2].total, 6);
+    assert_non_null(strstr(r.out, "\"unit\":\"%\""));
+    assert_non_null(strstr(r.out, "\"first\":1700000000"));
+    profile_free(p);
+    result_free(&r);
+    free(csv);
+    free(j);
+}
+
+/* 0,100 alternating, 8 rows, split 0.5, 2 states on 0..100 (centres 25 and 75). Training learns
+ * P = [[0,1],[1,0]]. Held out: 0,100,0,100.
+ *   h=1, 3 pairs: model 75 vs 100, 25 vs 0, 75 vs 100 -> MAE 25, RMSE 25,
+ *        SMAPE 100/3 * (25/87.5 + 25/12.5 + 25/87.5) = 85.714...; persistence: MAE 100, SMAPE 200.
+ *   h=2, 2 pairs: model 25 vs 0, 75 vs 100 -> MAE 25, SMAPE 50 * (2 + 25/87.5) = 114.285...;
+ *        persistence exact: MAE 0, SMAPE 0. */
+static void test_evaluate_by_hand(void **state) {
+    (void)state;
+    char *csv = write_tmp("alt.csv", "t,level\n0,0\n60,100\n120,0\n180,100\n"
+                                     "240,0\n300,100\n360,0\n420,100\n");
+    struct result r = run("evaluate --format json --metrics level --fixedbound --fixedmin 0 "
+                          "--fixedmax 100 --states 2 --split 0.5 --horizons 2 %s",
+                          csv);
+    assert_int_equal(r.status, 0);
+    json_error_t je;
+    json_t *a = json_loads(r.out, 0, &je);
+    assert_non_null(a);
+    assert_int_equal(json_array_size(a), 2);
+    json_t *h1 = json_array_get(a, 0), *h2 = json_array_get(a, 1);
+    assert_int_equal(json_integer_value(json_object_get(h1, "n")), 3);
+    assert_float_equal(json_real_value(json_object_get(h1, "mae")), 25.0, 1e-9);
+    assert_float_equal(json_real_value(json_object_get(h1, "rmse")), 25.0, 1e-9);
+    assert_float_equal(json_real_value(json_object_get(h1, "smape")),
+                       100.0 / 3 * (25 / 87.5 + 2.0 + 25 / 87.5), 1e-9);
+    assert_float_equal(json_real_value(json_object_get(h1, "mae_persistence")), 100.0, 1e-9);
+    assert_float_equal(json_real_value(json_object_get(h1, "smape_persistence")), 200.0, 1e-9);
+    assert_int_equal(json_integer_value(json_object_get(h2, "n")), 2);
+    assert_float_equal(json_real_value(json_object_get(h2, "mae")), 25.0, 1e-9);
+    assert_float_equal(json_real_value(json_object_get(h2, "smape")), 50.0 * (2.0 + 25 / 87.5),
+                       1e-9);
+    assert_float_equal(json_real_value(json_object_get(h2, "mae_persistence")), 0.0, 1e-12);
+    assert_float_equal(json_real_value(json_object_get(h2, "smape_persistence")), 0.0, 1e-12);
+    json_decref(a);
+    result_free(&r);
+    /* predict from state 0 alternates deterministically. */
+    char *prof = tu_path(tmp, "alt.json");
+    r = run("--metrics level --fixedbound --fixedmin 0 --fixedmax 100 --states 2 -o file "
+            "--target %s %s",
+            prof, csv);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    r = run("predict -p %s --metric level --state 0 --steps 2", prof);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "    1  0.0000  1.0000            75"));
+    assert_non_null(strstr(r.out, "    2  1.0000  0.0000            25"));
+    result_free(&r);
+    free(prof);
+    free(csv);
+}
+
+static void expect_failure(int status, const char *needle, const char *fmt, const char *arg) {
+    struct result r = run(fmt, arg);
+    assert_int_equal(r.status, status);
+    assert_one_line(&r);
+    if (needle && !strstr(r.err, needle)) {
+        fail_msg("stderr '%s' lacks '%s'", r.err, needle);
+    }
+    result_free(&r);
+}
+
+static void test_bad_inputs(void **state) {
+    (void)state;
+    char *csv = write_tmp("ok.csv", "t,level\n0,1\n60,2\n");
+    expect_failure(2, "unknown metric 'nope'", "--metrics nope %s", csv);
+    expect_failure(2, "--states", "--states 1 %s", csv);
+    expect_failure(2, "--history", "--history 0 %s", csv);
+    expect_failure(2, "--outputFreq", "--outputFreq soon %s", csv);
+    expect_failure(2, "--format", "--format xml %s", csv);
+    char *empty = write_tmp("empty.pxj", "");
+    expect_failure(1, "empty", "%s", empty);
+    char *bad = write_tmp("bad.csv", "t,level\n0,1\n60,x\n120,3\n");
+    expect_failure(1, "bad.csv:3: column 2: not a number: 'x'", "--metrics level %s", bad);
+    char *j = tu_path(tmp, "bad.pxj");
+    char args[4200];
+    snprintf(args, sizeof args, "import -O %s %%s", j);
+    expect_failure(1, "bad.csv:3:", args, bad);
+    char *short_row = write_tmp("short.csv", "t,a,b\n0,1,2\n60,1\n");
+    expect_failure(1, "short.csv:3: 2 fields, expected 3", "--metrics a %s", short_row);
+    char *prof = write_tmp("bad.json", "{\"format\":\"proxtop-profile\",\"version\":1}\n");
+    expect_failure(1, "record 1", "predict -p %s --metric level --state 0", prof);
+    char *notjson = write_tmp("junk.json", "{not json\n");
+    expect_failure(1, "record 1", "summary -p %s", notjson);
+    expect_failure(1, "No such file", "%s", "/nonexistent/journal.pxj");
+    /* --skip-bad skips and counts. */
+    struct result r = run("--skip-bad --metrics level %s", bad);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "1 malformed rows skipped"));
+    result_free(&r);
+    free(csv);
+    free(empty);
+    free(bad);
+    free(j);
+    free(short_row);
+    free(prof);
+    free(notjson);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_counts),
+        cmocka_unit_test(test_evaluate_by_hand),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_bitbrains),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

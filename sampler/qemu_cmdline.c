@@ -213,6 +213,90 @@ static void parse_smbios(const struct arg *a, struct qemu_cmdline *out) {
     }
 }
 
+/* A size with an optional suffix; QEMU's -m default unit is MiB. Returns -1 when malformed. */
+static long long parse_size(const char *p, size_t len, long long unit) {
+    long long v = 0;
+    size_t i = 0;
+
+    if (len == 0) {
+        return -1;
+    }
+    for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+        if (v > (1LL << 50)) {
+            return -1;
+        }
+        v = v * 10 + (p[i] - '0');
+    }
+    if (i == 0) {
+        return -1;
+    }
+    if (i < len) {
+        switch (p[i]) {
+        case 'k':
+        case 'K':
+            unit = 1LL << 10;
+            break;
+        case 'm':
+        case 'M':
+            unit = 1LL << 20;
+            break;
+        case 'g':
+        case 'G':
+            unit = 1LL << 30;
+            break;
+        case 't':
+        case 'T':
+            unit = 1LL << 40;
+            break;
+        case 'b':
+        case 'B':
+            unit = 1;
+            break;
+        default:
+            return -1;
+        }
+    }
+    return v * unit;
+}
+
+/* -m 128 / -m 1G / -m size=128M,slots=..,maxmem=.. */
+static void parse_mem(const struct arg *a, struct qemu_cmdline *out) {
+    struct arg item, v;
+    size_t pos = 0;
+    bool first = true;
+
+    while (next_item(a, &pos, &item)) {
+        if (item_key(&item, "size", &v) || (first && !has_eq(&item))) {
+            if (!item_key(&item, "size", &v)) {
+                v = item;
+            }
+            out->mem_bytes = parse_size(v.p, v.len, 1LL << 20);
+        }
+        first = false;
+    }
+}
+
+/* -smp 2 / -smp 2,sockets=1,cores=2 / -smp cpus=2 */
+static void parse_smp(const struct arg *a, struct qemu_cmdline *out) {
+    struct arg item, v;
+    size_t pos = 0;
+    bool first = true;
+
+    while (next_item(a, &pos, &item)) {
+        if (item_key(&item, "cpus", &v) || (first && !has_eq(&item))) {
+            if (!item_key(&item, "cpus", &v)) {
+                v = item;
+            }
+            long long n = parse_size(v.p, v.len, 1);
+            out->smp =
+                (n > 0 && n < 100000 && v.len > 0 && v.p[v.len - 1] >= '0' && v.p[v.len - 1] <= '9')
+                    ? (int)n
+                    : -1;
+        }
+        first = false;
+    }
+}
+
 static bool basename_is_qemu(const struct arg *a) {
     const char *b = a->p;
     size_t n;
@@ -231,12 +315,14 @@ int qemu_cmdline_parse(const char *buf, size_t len, struct qemu_cmdline *out) {
     struct arg a, v;
 
     memset(out, 0, sizeof(*out));
+    out->mem_bytes = -1;
+    out->smp = -1;
     if (!next_arg(&cur, end, &a) || a.len == 0) {
         return -CORE_EPARSE;
     }
     out->is_qemu = basename_is_qemu(&a);
     while (next_arg(&cur, end, &a)) {
-        enum { NONE, NAME, UUID, PIDFILE, NETDEV, QMP, CHARDEV, SMBIOS } what = NONE;
+        enum { NONE, NAME, UUID, PIDFILE, NETDEV, QMP, CHARDEV, SMBIOS, MEM, SMP } what = NONE;
         if (arg_is(&a, "name")) {
             what = NAME;
         } else if (arg_is(&a, "uuid")) {
@@ -251,6 +337,10 @@ int qemu_cmdline_parse(const char *buf, size_t len, struct qemu_cmdline *out) {
             what = CHARDEV;
         } else if (arg_is(&a, "smbios")) {
             what = SMBIOS;
+        } else if (arg_is(&a, "m")) {
+            what = MEM;
+        } else if (arg_is(&a, "smp")) {
+            what = SMP;
         }
         if (what == NONE) {
             continue;
@@ -280,6 +370,12 @@ int qemu_cmdline_parse(const char *buf, size_t len, struct qemu_cmdline *out) {
             break;
         case SMBIOS:
             parse_smbios(&v, out);
+            break;
+        case MEM:
+            parse_mem(&v, out);
+            break;
+        case SMP:
+            parse_smp(&v, out);
             break;
         case NONE:
             break;

@@ -31,7 +31,9 @@ struct qemu_cmdline {
     size_t nqmp; /* QMP unix sockets: -qmp unix:PATH,... and -chardev
                     socket,path=PATH,... used by -mon mode=control */
     char qmp[QEMU_MAX_QMP][QEMU_PATH_MAX];
-    bool truncated; /* some value did not fit and was cut, or lists overflowed */
+    long long mem_bytes; /* -m N[M|G] or -m size=N: guest RAM in bytes; -1 when not given */
+    int smp;             /* -smp N or -smp cpus=N; -1 when not given */
+    bool truncated;      /* some value did not fit and was cut, or lists overflowed */
 };
 
 /* Parses a NUL-separated command line of len bytes into out. Returns 0, or -CORE_EPARSE when

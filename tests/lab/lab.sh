@@ -48,7 +48,7 @@ declare -A LAB_PKGS=(
     [busybox]="busybox-static"
     [nasm]="nasm"
     [libvirt]="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev"
-    [tools]="socat iproute2 util-linux"
+    [tools]="socat iproute2 util-linux jq"
 )
 
 lab_pkg_installed() {

@@ -1,0 +1,28 @@
+/* source_internal.h: helpers shared by the source implementations (not a public API).
+ * SPDX-License-Identifier: MIT */
+#ifndef SAMPLER_SOURCE_INTERNAL_H
+#define SAMPLER_SOURCE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "source.h"
+
+/* Comm (/proc/PID/stat field 2) of a QEMU system emulator's main thread: "qemu-system-*"
+ * (cut to 15 bytes by the kernel) or "kvm" (Debian's and Proxmox's /usr/bin/kvm). */
+bool source__comm_is_qemu(const char *comm);
+
+/* Probes /proc/PID (procfd: an fd of the procfs root). Returns 1 and fills *vm (pid, starttime,
+ * name, UUID, QMP socket, taps, -m, -smp) when PID is a live QEMU system emulator; 0 when it is
+ * something else (or a zombie); a negative errno when it cannot be read (gone). Reads stat, the
+ * exe link (when permitted) and cmdline once: for new pids only, never per tick. */
+int source__probe_qemu(int procfd, int32_t pid, struct source_vm *vm);
+
+/* Start time (field 22) and state of /proc/PID; returns 0 or -errno. */
+int source__pid_starttime(int procfd, int32_t pid, uint64_t *starttime, char *state);
+
+/* Bounded copy that always NUL-terminates. */
+void source__copy(char *dst, size_t cap, const char *src);
+
+#endif

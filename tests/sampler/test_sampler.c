@@ -1,0 +1,253 @@
+/* test_sampler.c: the whole sampler (sources, collectors, journal rows, JSON printer) on a fake
+ * procfs root assembled from the real captures in datasets/proc: the host files of host-vm and
+ * the Proxmox-layout spinner qemu-pve-100 (pid 10713, its .conf has a [before-upgrade] snapshot
+ * section with other values). Also the .conf parser and the QEMU command-line additions.
+ * SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "journal_writer.h"
+#include "printer.h"
+#include "proc_parse.h"
+#include "pve_conf.h"
+#include "qemu_cmdline.h"
+#include "sampler.h"
+#include "testutil.h"
+
+#define DATASET PROXTOP_SOURCE_DIR "/datasets/proc"
+
+static void run(const char *cmd) {
+    int rc = system(cmd);
+    if (rc != 0) {
+        fail_msg("command failed (%d): %s", rc, cmd);
+    }
+}
+
+/* root/proc: host-vm files + /proc/10713 from qemu-pve-100; root/sys: host-vm/sys;
+ * root/pve: var/run/qemu-server/100.pid, etc/pve/qemu-server/100.conf. */
+static char *make_root(void) {
+    char *root = tu_mkdtemp("sampler");
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd),
+             "set -e; R='%s'; D='%s'; mkdir -p $R/proc/10713 $R/pve/var/run/qemu-server "
+             "$R/pve/etc/pve/qemu-server; "
+             "cp -r $D/host-vm/stat $D/host-vm/meminfo $D/host-vm/diskstats $D/host-vm/net "
+             "$D/host-vm/loadavg $D/host-vm/pressure $R/proc/; cp -r $D/host-vm/sys $R/sys; "
+             "cp -r $D/qemu-pve-100/stat $D/qemu-pve-100/status $D/qemu-pve-100/io "
+             "$D/qemu-pve-100/cmdline $D/qemu-pve-100/cgroup $D/qemu-pve-100/task "
+             "$R/proc/10713/; "
+             "cp $D/qemu-pve-100/layout/100.pid $R/pve/var/run/qemu-server/; "
+             "cp $D/qemu-pve-100/layout/100.conf $R/pve/etc/pve/qemu-server/",
+             root, DATASET);
+    run(cmd);
+    return root;
+}
+
+static json_t *tick_json(struct sampler *s, const char *dir) {
+    char *path = tu_path(dir, "out.json");
+    FILE *f = fopen(path, "w+");
+    int header = 0;
+    json_error_t je;
+    assert_non_null(f);
+    assert_int_equal(printer_print(PRINTER_JSON, s, f, &header), 0);
+    rewind(f);
+    json_t *j = json_loadf(f, 0, &je);
+    if (!j) {
+        fail_msg("printer wrote invalid JSON: %s", je.text);
+    }
+    fclose(f);
+    free(path);
+    return j;
+}
+
+static void test_procfs_source_on_capture(void **state) {
+    (void)state;
+    char *root = make_root(), proc[512], sys[512], err[256];
+    struct sampler_opts o = {0};
+    struct sampler *s;
+
+    snprintf(proc, sizeof(proc), "%s/proc", root);
+    snprintf(sys, sizeof(sys), "%s/sys", root);
+    o.procfs = proc;
+    o.sysfs = sys;
+    o.source = SOURCE_PROCFS;
+    assert_int_equal(sampler_new(&s, &o, err, sizeof(err)), 0);
+    assert_string_equal(sampler_source_name(s), "procfs");
+    assert_int_equal(sampler_tick(s), 0);
+    assert_int_equal(sampler_nvms(s), 1);
+    assert_int_equal(sampler_tick(s), 0);
+
+    json_t *j = tick_json(s, root);
+    json_t *d = json_array_get(json_object_get(j, "domains"), 0);
+    assert_non_null(d);
+    assert_string_equal(json_string_value(json_object_get(d, "name")), "lab-vm100");
+    assert_string_equal(json_string_value(json_object_get(d, "UUID")),
+                        "5d0e3c1a-7a6b-4d8e-9a41-000000000100");
+    assert_true(json_is_null(json_object_get(d, "VMID"))); /* procfs does not know VMIDs */
+    assert_int_equal(json_integer_value(json_object_get(d, "pid")), 10713);
+    /* the files do not change between the two ticks: rates are a real 0, not missing */
+    assert_true(json_is_number(json_object_get(d, "cpu_used")));
+    assert_true(json_number_value(json_object_get(d, "cpu_used")) == 0.0);
+    json_t *vc = json_object_get(d, "vcpu");
+    assert_int_equal(json_array_size(vc), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(vc, 0), "cpu")), 0);
+    /* the tap named on the command line, in the guest's direction (not in the capture's
+     * net/dev: missing, never 0) */
+    json_t *nics = json_object_get(d, "nics");
+    assert_int_equal(json_array_size(nics), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(nics, 0), "ifname")),
+                        "tap100i0");
+    assert_true(json_is_null(json_object_get(d, "net_rx_Bps")));
+    json_t *h = json_object_get(j, "host");
+    assert_true(json_number_value(json_object_get(h, "mem_total")) > 1e9);
+    json_decref(j);
+
+    /* the journal takes the tick */
+    char *jpath = tu_path(root, "t.pxj");
+    struct journal_writer_opts jo = {0};
+    struct journal_writer *w;
+    jo.path = jpath;
+    jo.writer = "test_sampler";
+    assert_int_equal(journal_writer_open(&w, &jo, NULL), 0);
+    assert_int_equal(sampler_journal_write(s, w), 0);
+    assert_int_equal(sampler_tick(s), 0);
+    assert_int_equal(sampler_journal_write(s, w), 0);
+    assert_int_equal(journal_writer_close(w), 0);
+    struct stat sb;
+    assert_int_equal(stat(jpath, &sb), 0);
+    assert_true(sb.st_size > 100);
+    free(jpath);
+
+    sampler_free(s);
+    tu_rmtree(root);
+    free(root);
+}
+
+static void test_proxmox_source_on_capture(void **state) {
+    (void)state;
+    char *root = make_root(), proc[512], sys[512], pve[512], err[256];
+    struct sampler_opts o = {0};
+    struct sampler *s;
+
+    snprintf(proc, sizeof(proc), "%s/proc", root);
+    snprintf(sys, sizeof(sys), "%s/sys", root);
+    snprintf(pve, sizeof(pve), "%s/pve", root);
+    o.procfs = proc;
+    o.sysfs = sys;
+    o.pve_root = pve;
+    o.source = SOURCE_AUTO; /* etc/pve/qemu-server exists under the root: Proxmox */
+    assert_int_equal(sampler_new(&s, &o, err, sizeof(err)), 0);
+    assert_string_equal(sampler_source_name(s), "proxmox");
+    assert_int_equal(sampler_tick(s), 0);
+    assert_int_equal(sampler_nvms(s), 1);
+    assert_int_equal(sampler_tick(s), 0);
+    json_t *j = tick_json(s, root);
+    json_t *d = json_array_get(json_object_get(j, "domains"), 0);
+    assert_non_null(d);
+    assert_string_equal(json_string_value(json_object_get(d, "VMID")), "100");
+    assert_string_equal(json_string_value(json_object_get(d, "name")), "lab-vm100"); /* not -old */
+    assert_int_equal(json_integer_value(json_object_get(d, "vcpus")), 1);            /* not 4 */
+    assert_true(json_number_value(json_object_get(d, "mem_configured")) == 16.0 * 1048576);
+    json_decref(j);
+
+    /* Another pidfile appears (a VM starting; here a stale one): the directory is listed again
+     * and the known VM must stay (regression: a second listing of the directory saw nothing). */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/var/run/qemu-server/999.pid", pve);
+    assert_int_equal(tu_write_file(path, "999999\n", 7), 0);
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(sampler_tick(s), 0);
+        assert_int_equal(sampler_nvms(s), 1);
+    }
+    unlink(path);
+    assert_int_equal(sampler_tick(s), 0);
+    assert_int_equal(sampler_nvms(s), 1);
+
+    /* The VM stops: its pidfile goes (QEMU removes it) and its /proc entry too. */
+    snprintf(path, sizeof(path), "%s/var/run/qemu-server/100.pid", pve);
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof(path), "rm -rf '%s/10713'", proc);
+    run(path);
+    assert_int_equal(sampler_tick(s), 0);
+    assert_int_equal(sampler_nvms(s), 0);
+    sampler_free(s);
+    tu_rmtree(root);
+    free(root);
+}
+
+static void test_pve_conf_snapshot_does_not_win(void **state) {
+    (void)state;
+    static const char conf[] = "# a description line\n"
+                               "cores: 2\nmemory: 2048\nname: web01\nnet0: virtio=AA,bridge=vmbr0\n"
+                               "net2: virtio=BB,bridge=vmbr1\nsockets: 2\n"
+                               "smbios1: uuid=5d0e3c1a-7a6b-4d8e-9a41-000000000100,"
+                               "manufacturer=x\n\n"
+                               "[snap1]\ncores: 8\nmemory: 1\nname: old\nnet5: virtio=CC\n"
+                               "[PENDING]\nname: pending\n";
+    struct pve_conf c;
+    assert_int_equal(pve_conf_parse(conf, sizeof(conf) - 1, &c), 0);
+    assert_string_equal(c.name, "web01");
+    assert_int_equal(c.memory_mib, 2048);
+    assert_int_equal(pve_conf_vcpus(&c), 4);
+    assert_string_equal(c.uuid, "5d0e3c1a-7a6b-4d8e-9a41-000000000100");
+    assert_int_equal(c.nnets, 2);
+    assert_int_equal(c.nets[0], 0);
+    assert_int_equal(c.nets[1], 2);
+
+    /* the captured config */
+    size_t len;
+    unsigned char *b = tu_read_file(DATASET "/qemu-pve-100/layout/100.conf", &len);
+    assert_non_null(b);
+    assert_int_equal(pve_conf_parse((const char *)b, len, &c), 0);
+    assert_string_equal(c.name, "lab-vm100");
+    assert_int_equal(c.memory_mib, 16);
+    assert_int_equal(pve_conf_vcpus(&c), 1);
+    free(b);
+
+    /* garbage never crashes; a line without "key:" is rejected */
+    assert_int_equal(pve_conf_parse("just words\n", 11, &c) < 0, 1);
+    for (size_t n = 0; n < sizeof(conf) - 1; n++) {
+        (void)pve_conf_parse(conf, n, &c);
+    }
+}
+
+static void test_qemu_cmdline_mem_smp(void **state) {
+    (void)state;
+    static const char cl[] = "qemu-system-x86_64\0-m\0size=256M,slots=2,maxmem=1G\0-smp\0"
+                             "2,sockets=1,cores=2\0-name\0x";
+    struct qemu_cmdline q;
+    assert_int_equal(qemu_cmdline_parse(cl, sizeof(cl), &q), 0);
+    assert_int_equal(q.mem_bytes, 256LL << 20);
+    assert_int_equal(q.smp, 2);
+    static const char cl2[] = "kvm\0-m\0"
+                              "128\0-smp\0cpus=3";
+    assert_int_equal(qemu_cmdline_parse(cl2, sizeof(cl2), &q), 0);
+    assert_int_equal(q.mem_bytes, 128LL << 20);
+    assert_int_equal(q.smp, 3);
+    static const char cl3[] = "kvm\0-m\0lots";
+    assert_int_equal(qemu_cmdline_parse(cl3, sizeof(cl3), &q), 0);
+    assert_int_equal(q.mem_bytes, -1);
+    assert_int_equal(q.smp, -1);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_procfs_source_on_capture),
+        cmocka_unit_test(test_proxmox_source_on_capture),
+        cmocka_unit_test(test_pve_conf_snapshot_does_not_win),
+        cmocka_unit_test(test_qemu_cmdline_mem_smp),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -360,7 +360,7 @@ static int parse_entity_map(struct source *s, struct mpcursor *c, struct parsed_
     for (uint32_t i = 0; i < n; i++) {
         const char *k, *sv;
         uint32_t kl, sl;
-        uint64_t v;
+        uint64_t v = 0;
         if (mpc_str(c, &k, &kl) < 0)
             return -1;
 #define KEY(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, kl) == 0)
@@ -443,7 +443,7 @@ static bool rentity_assign(struct journal_reader *r, struct source *s, struct re
                 d->nattrs == pe->nattrs;
     struct mpcursor c = pe->metrics;
     for (uint32_t i = 0; same && i < pe->nmetrics; i++) {
-        uint64_t v;
+        uint64_t v = 0;
         mpc_int(&c, &v);
         same = e->metrics[i] == s->mmap_ids[v];
     }
@@ -469,7 +469,7 @@ static bool rentity_assign(struct journal_reader *r, struct source *s, struct re
     e->metrics = xcalloc(pe->nmetrics + 1, sizeof(*e->metrics));
     c = pe->metrics;
     for (uint32_t i = 0; i < pe->nmetrics; i++) {
-        uint64_t v;
+        uint64_t v = 0;
         mpc_int(&c, &v);
         e->metrics[i] = s->mmap_ids[v];
     }
@@ -565,7 +565,7 @@ static int decode_entity(struct journal_reader *r, struct source *s, struct mpcu
     bool layout_same = se->mapped && se->rid == rid && se->n == pe.nmetrics;
     struct mpcursor mc = pe.metrics;
     for (uint32_t i = 0; layout_same && i < pe.nmetrics; i++) {
-        uint64_t v;
+        uint64_t v = 0;
         mpc_int(&mc, &v);
         layout_same = se->metric[i] == s->mmap_ids[v];
     }
@@ -580,7 +580,7 @@ static int decode_entity(struct journal_reader *r, struct source *s, struct mpcu
         se->has_prev = xcalloc(pe.nmetrics + 1, 1);
         mc = pe.metrics;
         for (uint32_t i = 0; i < pe.nmetrics; i++) {
-            uint64_t v;
+            uint64_t v = 0;
             mpc_int(&mc, &v);
             se->metric[i] = s->mmap_ids[v];
             se->is_real[i] = r->metrics[se->metric[i]].def.type == METRIC_REAL;

@@ -4,49 +4,11 @@
 
 #include <string.h>
 
-static inline uint64_t be(const unsigned char *p, int n) {
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static inline size_t left(const struct mpcursor *c) {
-    return (size_t)(c->end - c->p);
-}
-
-/* Reads a container or string header: fix range, then 8/16/32-bit length forms. */
-static int mpc_len(struct mpcursor *c, unsigned fixbase, unsigned fixmask, unsigned fixmax, int b8,
-                   int b16, int b32, uint32_t *n) {
-    if (!left(c))
-        return -1;
-    unsigned t = c->p[0];
-    if ((t & ~fixmask) == fixbase && (t & fixmask) <= fixmax) {
-        *n = t & fixmask;
-        c->p += 1;
-        return 0;
-    }
-    int w = (b8 >= 0 && (int)t == b8) ? 1 : (int)t == b16 ? 2 : (int)t == b32 ? 4 : 0;
-    if (!w || left(c) < (size_t)(1 + w))
-        return -1;
-    *n = (uint32_t)be(c->p + 1, w);
-    c->p += 1 + w;
-    return 0;
-}
-
-int mpc_array(struct mpcursor *c, uint32_t *n) {
-    return mpc_len(c, 0x90, 0x0f, 0x0f, -1, 0xdc, 0xdd, n);
-}
-
-int mpc_map(struct mpcursor *c, uint32_t *n) {
-    return mpc_len(c, 0x80, 0x0f, 0x0f, -1, 0xde, 0xdf, n);
-}
-
 int mpc_str(struct mpcursor *c, const char **s, uint32_t *len) {
     struct mpcursor save = *c;
-    if (mpc_len(c, 0xa0, 0x1f, 0x1f, 0xd9, 0xda, 0xdb, len) < 0)
+    if (mpc__len(c, 0xa0, 0x1f, 0x1f, 0xd9, 0xda, 0xdb, len) < 0)
         return -1;
-    if (left(c) < *len) {
+    if (mpc__left(c) < *len) {
         *c = save;
         return -1;
     }
@@ -55,111 +17,12 @@ int mpc_str(struct mpcursor *c, const char **s, uint32_t *len) {
     return 0;
 }
 
-int mpc_int(struct mpcursor *c, uint64_t *bits) {
-    if (!left(c))
-        return -1;
-    unsigned t = c->p[0];
-    if (t <= 0x7f) {
-        *bits = t;
-        c->p++;
-        return 0;
-    }
-    if (t >= 0xe0) {
-        *bits = (uint64_t)(int64_t)(int8_t)t;
-        c->p++;
-        return 0;
-    }
-    int w;
-    bool sign;
-    switch (t) {
-    case 0xcc:
-        w = 1;
-        sign = false;
-        break;
-    case 0xcd:
-        w = 2;
-        sign = false;
-        break;
-    case 0xce:
-        w = 4;
-        sign = false;
-        break;
-    case 0xcf:
-        w = 8;
-        sign = false;
-        break;
-    case 0xd0:
-        w = 1;
-        sign = true;
-        break;
-    case 0xd1:
-        w = 2;
-        sign = true;
-        break;
-    case 0xd2:
-        w = 4;
-        sign = true;
-        break;
-    case 0xd3:
-        w = 8;
-        sign = true;
-        break;
-    default:
-        return -1;
-    }
-    if (left(c) < (size_t)(1 + w))
-        return -1;
-    uint64_t v = be(c->p + 1, w);
-    if (sign && w < 8 && (v >> (8 * w - 1)))
-        v |= ~0ull << (8 * w); /* sign-extend */
-    *bits = v;
-    c->p += 1 + w;
-    return 0;
-}
-
-int mpc_double(struct mpcursor *c, double *d) {
-    if (!left(c))
-        return -1;
-    unsigned t = c->p[0];
-    if (t == 0xca && left(c) >= 5) {
-        uint32_t u = (uint32_t)be(c->p + 1, 4);
-        float f;
-        memcpy(&f, &u, 4);
-        *d = f;
-        c->p += 5;
-        return 0;
-    }
-    if (t == 0xcb && left(c) >= 9) {
-        uint64_t u = be(c->p + 1, 8);
-        memcpy(d, &u, 8);
-        c->p += 9;
-        return 0;
-    }
-    uint64_t bits;
-    bool neg = (t >= 0xe0) || (t >= 0xd0 && t <= 0xd3);
-    if (mpc_int(c, &bits) < 0)
-        return -1;
-    *d = neg ? (double)(int64_t)bits : (double)bits;
-    return 0;
-}
-
 int mpc_bool(struct mpcursor *c, bool *b) {
-    if (!left(c) || (c->p[0] != 0xc2 && c->p[0] != 0xc3))
+    if (!mpc__left(c) || (c->p[0] != 0xc2 && c->p[0] != 0xc3))
         return -1;
     *b = c->p[0] == 0xc3;
     c->p++;
     return 0;
-}
-
-int mpc_nil(struct mpcursor *c) {
-    if (!left(c) || c->p[0] != 0xc0)
-        return -1;
-    c->p++;
-    return 0;
-}
-
-bool mpc_is_nil(const struct mpcursor *c) {
-    return left(c) && c->p[0] == 0xc0;
 }
 
 bool mpc_str_eq(struct mpcursor *c, const char *s) {
@@ -173,7 +36,7 @@ bool mpc_str_eq(struct mpcursor *c, const char *s) {
 }
 
 static int mpc_skip_depth(struct mpcursor *c, int depth) {
-    if (depth > 32 || !left(c))
+    if (depth > 32 || !mpc__left(c))
         return -1;
     struct mpcursor save = *c;
     unsigned t = c->p[0];
@@ -243,13 +106,13 @@ static int mpc_skip_depth(struct mpcursor *c, int depth) {
     default:
         goto fail;
     }
-    if (left(c) < hdr)
+    if (mpc__left(c) < hdr)
         goto fail;
     if (t >= 0xc4 && t <= 0xc9) {
         int w = (t == 0xc4 || t == 0xc7) ? 1 : (t == 0xc5 || t == 0xc8) ? 2 : 4;
-        len = (size_t)be(c->p + 1, w);
+        len = (size_t)mpc__be(c->p + 1, w);
     }
-    if (left(c) - hdr < len)
+    if (mpc__left(c) - hdr < len)
         goto fail;
     c->p += hdr + len;
     return 0;

@@ -565,6 +565,7 @@ static int cmd_cat(char **paths, int n, const char *outpath, bool compress, int6
         defs[i] = *journal_reader_metric(r, (uint32_t)i);
     struct journal_writer *w;
     struct journal_writer_opts wo = {.path = outpath,
+                                     .chunk_ticks = 64,
                                      .compress = compress,
                                      .sync_ns = -1,
                                      .writer = "proxjournal cat " PROXTOP_VERSION,

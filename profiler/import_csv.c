@@ -519,6 +519,7 @@ int import_csv(const struct source_opts *o, const char *out, const char *host, u
         .path = out,
         .compress = true,
         .sync_ns = -1,
+        .chunk_ticks = 64, /* an import is redone, not recovered: pack ticks per frame */
         .writer = "proxprofiler import " PROXTOP_VERSION,
         .hostname = host ? host : (bb ? "bitbrains" : "import"),
         .machine_id = "import",

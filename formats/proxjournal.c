@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "catalogue.h"
+#include "cli.h"
 #include "core_error.h"
 #include "journal_file.h"
 #include "journal_reader.h"
@@ -33,19 +34,6 @@
 #define EXIT_CORRUPT 4
 
 static const char *prog = "proxjournal";
-
-static void usage_error(const char *fmt, ...) ATTR_NORETURN ATTR_FORMAT(printf, 1, 2);
-
-/* Bad usage: one line on stderr naming what is wrong, exit status 2. */
-static void usage_error(const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see '%s --help')\n", prog);
-    exit(EXIT_USAGE);
-}
 
 static void print_help(void) {
     printf("Usage: proxjournal COMMAND [OPTIONS] PATH...\n"
@@ -665,6 +653,7 @@ static const char *opt_name(const struct option *longopts, int val) {
 }
 
 int main(int argc, char **argv) {
+    cli_set_program(prog);
     enum {
         OPT_REPAIR = 256,
         OPT_FORMAT,
@@ -708,7 +697,7 @@ int main(int argc, char **argv) {
             print_help();
             return 0;
         case 'o':
-            usage_error("option '-o' goes after the command");
+            cli_usage_error("option '-o' goes after the command");
         case 'v':
             printf("proxjournal %s (journal format %d.%d)\n", PROXTOP_VERSION, 1, 0);
             return 0;
@@ -722,11 +711,11 @@ int main(int argc, char **argv) {
             tsv = true;
             break;
         case ':':
-            usage_error("option '%s' needs an argument", opt_name(longopts, optopt));
+            cli_usage_error("option '%s' needs an argument", opt_name(longopts, optopt));
         case '?':
-            usage_error("unknown option '%s'", argv[optind - 1]);
+            cli_usage_error("unknown option '%s'", argv[optind - 1]);
         default: /* an option of a command, given before it */
-            usage_error("option '--%s' goes after the command", longopts[li].name);
+            cli_usage_error("option '--%s' goes after the command", longopts[li].name);
         }
     }
     if (list) {
@@ -734,10 +723,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (optind >= argc)
-        usage_error("missing command: info, verify, dump or cat");
+        cli_usage_error("missing command: info, verify, dump or cat");
     const char *cmd = argv[optind];
     if (strcmp(cmd, "info") && strcmp(cmd, "verify") && strcmp(cmd, "dump") && strcmp(cmd, "cat"))
-        usage_error("unknown command '%s'", cmd);
+        cli_usage_error("unknown command '%s'", cmd);
     bool is_dump = !strcmp(cmd, "dump"), is_cat = !strcmp(cmd, "cat");
     /* The command's own arguments, parsed afresh (optind = 0 resets getopt, whose '+' mode
      * would otherwise stick): options may come before or after the paths. */
@@ -754,12 +743,12 @@ int main(int argc, char **argv) {
             break;
         case OPT_REPAIR:
             if (strcmp(cmd, "verify"))
-                usage_error("--repair belongs to 'verify'");
+                cli_usage_error("--repair belongs to 'verify'");
             repair = true;
             break;
         case OPT_FORMAT:
             if (!is_dump)
-                usage_error("--format belongs to 'dump'");
+                cli_usage_error("--format belongs to 'dump'");
             if (!strcmp(optarg, "csv"))
                 d.format = DUMP_CSV;
             else if (!strcmp(optarg, "json"))
@@ -767,7 +756,7 @@ int main(int argc, char **argv) {
             else if (!strcmp(optarg, "influx"))
                 d.format = DUMP_INFLUX;
             else
-                usage_error("--format: unknown format '%s' (csv, json, influx)", optarg);
+                cli_usage_error("--format: unknown format '%s' (csv, json, influx)", optarg);
             break;
         case OPT_FIELDS:
         case OPT_SCOPE:
@@ -775,7 +764,7 @@ int main(int argc, char **argv) {
         case OPT_RATE:
         case OPT_EPOCH:
             if (!is_dump)
-                usage_error("option '--%s' belongs to 'dump'", longopts[li].name);
+                cli_usage_error("option '--%s' belongs to 'dump'", longopts[li].name);
             if (c == OPT_FIELDS)
                 d.fields = optarg;
             else if (c == OPT_VM)
@@ -789,7 +778,7 @@ int main(int argc, char **argv) {
                 for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
                     enum metric_scope sc;
                     if (catalogue_scope_parse(t, &sc) < 0)
-                        usage_error("--scope: unknown scope '%s'", t);
+                        cli_usage_error("--scope: unknown scope '%s'", t);
                 }
                 free(dup);
                 d.scopes = optarg;
@@ -798,7 +787,7 @@ int main(int argc, char **argv) {
         case OPT_BEGIN:
         case OPT_END:
             if (!is_dump && !is_cat)
-                usage_error("option '--%s' belongs to 'dump' and 'cat'", longopts[li].name);
+                cli_usage_error("option '--%s' belongs to 'dump' and 'cat'", longopts[li].name);
             if (c == OPT_BEGIN)
                 d.begin = parse_time_opt("--begin", optarg);
             else
@@ -806,24 +795,24 @@ int main(int argc, char **argv) {
             break;
         case 'o':
             if (!is_cat)
-                usage_error("-o belongs to 'cat'");
+                cli_usage_error("-o belongs to 'cat'");
             outpath = optarg;
             break;
         case OPT_NOCOMP:
             if (!is_cat)
-                usage_error("--no-compress belongs to 'cat'");
+                cli_usage_error("--no-compress belongs to 'cat'");
             compress = false;
             break;
         case ':':
-            usage_error("option '%s' needs an argument", opt_name(longopts, optopt));
+            cli_usage_error("option '%s' needs an argument", opt_name(longopts, optopt));
         default:
-            usage_error("unknown option '%s'", argv[optind - 1]);
+            cli_usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc)
-        usage_error("'%s' needs at least one journal PATH", cmd);
+        cli_usage_error("'%s' needs at least one journal PATH", cmd);
     if (d.begin && d.end && d.end <= d.begin)
-        usage_error("--end must be after --begin");
+        cli_usage_error("--end must be after --begin");
     char **paths = argv + optind;
     int n = argc - optind;
     if (!strcmp(cmd, "info"))
@@ -833,6 +822,6 @@ int main(int argc, char **argv) {
     if (is_dump)
         return cmd_dump(paths, n, &d);
     if (!outpath)
-        usage_error("'cat' needs -o OUT");
+        cli_usage_error("'cat' needs -o OUT");
     return cmd_cat(paths, n, outpath, compress, d.begin, d.end);
 }

@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "attrs.h"
+#include "cli.h"
 #include "core_error.h"
 #include "output.h"
 #include "predict.h"
@@ -40,31 +41,6 @@
 
 static const char *prog = "proxprofiler";
 static const char *cmd = "profile";
-
-static void usage_error(const char *fmt, ...) ATTR_NORETURN ATTR_FORMAT(printf, 1, 2);
-static void fail(const char *fmt, ...) ATTR_NORETURN ATTR_FORMAT(printf, 1, 2);
-
-/* Bad usage: one line naming the bad argument, exit 2. */
-static void usage_error(const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see '%s --help')\n", prog);
-    exit(EXIT_USAGE);
-}
-
-/* Runtime failure: one line, exit 1. */
-static void fail(const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "%s: ", prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n");
-    exit(1);
-}
 
 static void print_help(void) {
     printf(
@@ -274,7 +250,7 @@ static long parse_long(const char *opt, const char *s, long lo, long hi) {
     errno = 0;
     long v = strtol(s, &e, 10);
     if (errno || e == s || *e || v < lo || v > hi) {
-        usage_error("%s: '%s' is not an integer in %ld..%ld", opt, s, lo, hi);
+        cli_usage_error("%s: '%s' is not an integer in %ld..%ld", opt, s, lo, hi);
     }
     return v;
 }
@@ -283,7 +259,7 @@ static double parse_double(const char *opt, const char *s) {
     char *e;
     double v = strtod(s, &e);
     if (e == s || *e || !isfinite(v)) {
-        usage_error("%s: '%s' is not a number", opt, s);
+        cli_usage_error("%s: '%s' is not a number", opt, s);
     }
     return v;
 }
@@ -291,7 +267,7 @@ static double parse_double(const char *opt, const char *s) {
 static int64_t parse_point(const char *opt, const char *s) {
     int64_t ns;
     if (time_parse_point(s, time_now_ns(), &ns) < 0) {
-        usage_error("%s: '%s' is not a time", opt, s);
+        cli_usage_error("%s: '%s' is not a time", opt, s);
     }
     return ns;
 }
@@ -311,7 +287,7 @@ static void parse_period(struct cli *c, const char *s) {
         pc->kind = PERIOD_WEEK;
         pc->slots = 168;
     } else if (period_parse_steps(s, pc) < 0) {
-        usage_error("--periodsize: '%s' is not day[:SLOTS], week or a,b,c", s);
+        cli_usage_error("--periodsize: '%s' is not day[:SLOTS], week or a,b,c", s);
     }
     pc->utc_offset = off;
 }
@@ -320,13 +296,13 @@ static void add_bound(struct cli *c, const char *s) {
     const char *eq = strchr(s, '=');
     const char *colon = eq ? strchr(eq, ':') : NULL;
     if (!eq || !colon || eq == s || c->rc.nbounds == MAX_BOUNDS) {
-        usage_error("--bound: '%s' is not NAME=MIN:MAX", s);
+        cli_usage_error("--bound: '%s' is not NAME=MIN:MAX", s);
     }
     char num[64];
     snprintf(num, sizeof num, "%.*s", (int)(colon - eq - 1), eq + 1);
     double lo = parse_double("--bound", num), hi = parse_double("--bound", colon + 1);
     if (hi < lo) {
-        usage_error("--bound: '%s': MAX is below MIN", s);
+        cli_usage_error("--bound: '%s': MAX is below MIN", s);
     }
     size_t i = c->rc.nbounds++;
     c->bound_names[i] = strndup(s, (size_t)(eq - s));
@@ -370,7 +346,7 @@ static void parse_args(struct cli *c, int argc, char **argv) {
             } else if (strcmp(optarg, "clamp") == 0) {
                 c->rc.set.filter_action = DISC_FILTER_CLAMP;
             } else {
-                usage_error("--filteraction: '%s' is not drop or clamp", optarg);
+                cli_usage_error("--filteraction: '%s' is not drop or clamp", optarg);
             }
             break;
         case O_FIXEDBOUND:
@@ -397,12 +373,12 @@ static void parse_args(struct cli *c, int argc, char **argv) {
             } else if (strcmp(optarg, "quantile") == 0) {
                 c->rc.set.binning = PROFILE_BIN_QUANTILE;
             } else {
-                usage_error("--binning: '%s' is not minmax, fixed or quantile", optarg);
+                cli_usage_error("--binning: '%s' is not minmax, fixed or quantile", optarg);
             }
             break;
         case O_COMPAT:
             if (strcmp(optarg, "tsprofiler") != 0) {
-                usage_error("--compat: '%s' is not tsprofiler", optarg);
+                cli_usage_error("--compat: '%s' is not tsprofiler", optarg);
             }
             compat = 1;
             break;
@@ -438,7 +414,8 @@ static void parse_args(struct cli *c, int argc, char **argv) {
             break;
         case O_FREQ:
             if (time_parse_duration(optarg, &c->output_freq_ns) < 0 || c->output_freq_ns <= 0) {
-                usage_error("--outputFreq: '%s' is not a duration (60s, 5m, 1h; bare = s)", optarg);
+                cli_usage_error("--outputFreq: '%s' is not a duration (60s, 5m, 1h; bare = s)",
+                                optarg);
             }
             break;
         case O_ITER:
@@ -455,13 +432,13 @@ static void parse_args(struct cli *c, int argc, char **argv) {
             } else if (strcmp(optarg, "text") == 0) {
                 c->format = F_TEXT;
             } else {
-                usage_error("--format: '%s' is not json, tsprofiler, msgpack or text", optarg);
+                cli_usage_error("--format: '%s' is not json, tsprofiler, msgpack or text", optarg);
             }
             break;
         case 'o':
             if (strcmp(optarg, "stdout") && strcmp(optarg, "file") && strcmp(optarg, "tcp") &&
                 strcmp(optarg, "udp")) {
-                usage_error("--output: '%s' is not stdout, file, tcp or udp", optarg);
+                cli_usage_error("--output: '%s' is not stdout, file, tcp or udp", optarg);
             }
             c->output = optarg;
             break;
@@ -481,12 +458,13 @@ static void parse_args(struct cli *c, int argc, char **argv) {
             } else if (strcmp(optarg, "bitbrains") == 0) {
                 c->rc.src.format = SRC_BITBRAINS;
             } else {
-                usage_error("--input-format: '%s' is not auto, journal, csv or bitbrains", optarg);
+                cli_usage_error("--input-format: '%s' is not auto, journal, csv or bitbrains",
+                                optarg);
             }
             break;
         case O_SEP:
             if (strlen(optarg) != 1 && strcmp(optarg, "\\t") != 0 && strcmp(optarg, "tab") != 0) {
-                usage_error("--sep: '%s' is not one character", optarg);
+                cli_usage_error("--sep: '%s' is not one character", optarg);
             }
             c->rc.src.csv.sep = strlen(optarg) == 1 ? optarg[0] : '\t';
             break;
@@ -506,13 +484,13 @@ static void parse_args(struct cli *c, int argc, char **argv) {
             } else if (strcmp(optarg, "ns") == 0) {
                 c->rc.src.csv.time_unit = 1;
             } else {
-                usage_error("--time-unit: '%s' is not s, ms, us or ns", optarg);
+                cli_usage_error("--time-unit: '%s' is not s, ms, us or ns", optarg);
             }
             break;
         case O_INTERVAL:
             if (time_parse_duration(optarg, &c->rc.src.csv.interval) < 0 ||
                 c->rc.src.csv.interval <= 0) {
-                usage_error("--interval: '%s' is not a duration", optarg);
+                cli_usage_error("--interval: '%s' is not a duration", optarg);
             }
             break;
         case O_UNITS:
@@ -549,7 +527,7 @@ static void parse_args(struct cli *c, int argc, char **argv) {
         case O_SPLIT:
             c->rc.split = parse_double("--split", optarg);
             if (!(c->rc.split > 0 && c->rc.split < 1)) {
-                usage_error("--split: '%s' is not a share strictly between 0 and 1", optarg);
+                cli_usage_error("--split: '%s' is not a share strictly between 0 and 1", optarg);
             }
             break;
         case O_HORIZONS:
@@ -566,7 +544,8 @@ static void parse_args(struct cli *c, int argc, char **argv) {
             exit(0);
         default:
             /* getopt printed the option; keep to one line of our own. */
-            usage_error("bad option '%s'", optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+            cli_usage_error("bad option '%s'",
+                            optind > 0 && optind <= argc ? argv[optind - 1] : "?");
         }
     }
     if (compat) {
@@ -575,10 +554,10 @@ static void parse_args(struct cli *c, int argc, char **argv) {
     } else if (c->rc.fixedbound && !binning_set) {
         c->rc.set.binning = PROFILE_BIN_FIXED;
     } else if (c->rc.fixedbound && c->rc.set.binning == PROFILE_BIN_QUANTILE) {
-        usage_error("--fixedbound: cannot be combined with --binning quantile");
+        cli_usage_error("--fixedbound: cannot be combined with --binning quantile");
     }
     if (c->rc.have_fixedmin && c->rc.have_fixedmax && c->rc.fixedmax < c->rc.fixedmin) {
-        usage_error("--fixedmax: %g is below --fixedmin %g", c->rc.fixedmax, c->rc.fixedmin);
+        cli_usage_error("--fixedmax: %g is below --fixedmin %g", c->rc.fixedmax, c->rc.fixedmin);
     }
     c->inputs = (const char *const *)(argv + optind);
     c->ninputs = (size_t)(argc - optind);
@@ -655,9 +634,9 @@ static struct output *open_output(const struct cli *c) {
     struct output *o;
     int rc = output_open(&o, c->output, c->target, err, sizeof err);
     if (rc == -CORE_ERANGE) {
-        usage_error("%s", err);
+        cli_usage_error("%s", err);
     } else if (rc < 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
     }
     return o;
 }
@@ -666,13 +645,13 @@ static struct run *make_run(struct cli *c) {
     char err[1024];
     struct run *r;
     if (c->ninputs == 0) {
-        usage_error("%s: no INPUT given", cmd);
+        cli_usage_error("%s: no INPUT given", cmd);
     }
     int rc = run_new(&r, &c->rc, err, sizeof err);
     if (rc == -CORE_ENOENTITY) {
-        usage_error("%s", err);
+        cli_usage_error("%s", err);
     } else if (rc < 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
     }
     return r;
 }
@@ -696,7 +675,7 @@ static void sleep_ns(int64_t ns) {
 static int cmd_profile(struct cli *c) {
     char err[1024];
     if (c->follow && c->ninputs != 1) {
-        usage_error("--follow: give exactly one journal");
+        cli_usage_error("--follow: give exactly one journal");
     }
     c->rc.split = 0;
     struct run *r = make_run(c);
@@ -724,7 +703,7 @@ static int cmd_profile(struct cli *c) {
     output_close(o);
     run_free(r);
     if (rc < 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
     }
     return 0;
 }
@@ -735,7 +714,7 @@ static int cmd_evaluate(struct cli *c) {
     int rc = run_profiles(r, err, sizeof err);
     if (rc < 0) {
         run_free(r);
-        fail("%s", err);
+        cli_fail("%s", err);
     }
     bool json = c->format_set && c->format == F_JSON;
     json_t *root = json ? json_array() : NULL;
@@ -802,7 +781,7 @@ struct loaded {
 static char *read_all(const char *path, size_t *len) {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {
-        fail("%s: %s", path, strerror(errno));
+        cli_fail("%s: %s", path, strerror(errno));
     }
     size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap + 1);
@@ -818,7 +797,7 @@ static char *read_all(const char *path, size_t *len) {
         fclose(f);
     }
     if (!b) {
-        fail("out of memory");
+        cli_fail("out of memory");
     }
     b[n] = '\0';
     *len = n;
@@ -865,12 +844,12 @@ static struct loaded *load_profiles(const char *path, size_t *n) {
         } else {
             json_t *j;
             if (msgpack_to_json(b, len, &i, &j) < 0) {
-                fail("%s: record %zu: not a profile (neither JSON nor msgpack)", path, rec + 1);
+                cli_fail("%s: record %zu: not a profile (neither JSON nor msgpack)", path, rec + 1);
             }
             text = json_is_object(j) ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
             json_decref(j);
             if (!text) {
-                fail("%s: record %zu: not a profile (neither JSON nor msgpack)", path, rec + 1);
+                cli_fail("%s: record %zu: not a profile (neither JSON nor msgpack)", path, rec + 1);
             }
         }
         rec++;
@@ -880,11 +859,11 @@ static struct loaded *load_profiles(const char *path, size_t *n) {
             free(text);
         }
         if (rc < 0) {
-            fail("%s: record %zu: %s", path, rec, err);
+            cli_fail("%s: record %zu: %s", path, rec, err);
         }
         v = realloc(v, (*n + 1) * sizeof *v);
         if (!v) {
-            fail("out of memory");
+            cli_fail("out of memory");
         }
         v[*n].p = p;
         v[*n].name = identity_name(p);
@@ -895,7 +874,7 @@ static struct loaded *load_profiles(const char *path, size_t *n) {
     }
     free(b);
     if (*n == 0) {
-        fail("%s: no profile in the file", path);
+        cli_fail("%s: no profile in the file", path);
     }
     return v;
 }
@@ -916,20 +895,20 @@ static bool vm_selected(const struct cli *c, const char *name) {
 static int metric_index(const struct profile *p, const char *metric, const char *vm) {
     int m = profile_find_metric(p, metric);
     if (m < 0) {
-        usage_error("--metric: profile of %s has no metric '%s'", vm, metric);
+        cli_usage_error("--metric: profile of %s has no metric '%s'", vm, metric);
     }
     return m;
 }
 
 static int cmd_predict(struct cli *c) {
     if (!c->profile) {
-        usage_error("predict: needs -p PROFILE");
+        cli_usage_error("predict: needs -p PROFILE");
     }
     if (!c->metric) {
-        usage_error("predict: needs --metric M");
+        cli_usage_error("predict: needs --metric M");
     }
     if (c->state < 0 && !c->have_value) {
-        usage_error("predict: needs --state S or --value V");
+        cli_usage_error("predict: needs --state S or --value V");
     }
     size_t n;
     struct loaded *v = load_profiles(c->profile, &n);
@@ -945,7 +924,7 @@ static int cmd_predict(struct cli *c) {
         uint32_t ns = markov_series_config(s)->nstates;
         uint32_t st = c->have_value ? (uint32_t)disc_bin(d, c->value) : (uint32_t)c->state;
         if (st >= ns) {
-            usage_error("--state: %u is not below the profile's %u states", st, ns);
+            cli_usage_error("--state: %u is not below the profile's %u states", st, ns);
         }
         double *pk = calloc(ns, sizeof *pk);
         printf("VM %s  metric %s  from state %u [%g, %g)\n", v[i].name, c->metric, st, d->edges[st],
@@ -957,7 +936,7 @@ static int cmd_predict(struct cli *c) {
         printf("  %12s\n", "expected");
         for (long k = 1; k <= K; k++) {
             if (predict_from_state(&markov_series_chain(s)->counts, st, (unsigned)k, pk) < 0) {
-                fail("predict: cannot compute the distribution (too many states)");
+                cli_fail("predict: cannot compute the distribution (too many states)");
             }
             printf("%5ld", k);
             for (uint32_t j = 0; j < ns && ns <= 16; j++) {
@@ -970,17 +949,17 @@ static int cmd_predict(struct cli *c) {
     }
     free_loaded(v, n);
     if (!shown) {
-        fail("predict: no profile matches --vm");
+        cli_fail("predict: no profile matches --vm");
     }
     return 0;
 }
 
 static int cmd_simulate(struct cli *c) {
     if (!c->profile) {
-        usage_error("simulate: needs -p PROFILE");
+        cli_usage_error("simulate: needs -p PROFILE");
     }
     if (!c->metric) {
-        usage_error("simulate: needs --metric M");
+        cli_usage_error("simulate: needs --metric M");
     }
     size_t n;
     struct loaded *v = load_profiles(c->profile, &n);
@@ -1008,14 +987,14 @@ static int cmd_simulate(struct cli *c) {
             }
         }
         if (start >= ns) {
-            usage_error("--state: %u is not below the profile's %u states", start, ns);
+            cli_usage_error("--state: %u is not below the profile's %u states", start, ns);
         }
         uint32_t *states = malloc((size_t)N * sizeof *states);
         double *vals = malloc((size_t)N * sizeof *vals);
         if (!states || !vals ||
             predict_simulate(&ch->counts, markov_series_disc(s), &start, 1, (size_t)N, rng, states,
                              vals) < 0) {
-            fail("simulate: failed");
+            cli_fail("simulate: failed");
         }
         for (long k = 0; k < N; k++) {
             printf("%s,%s,%ld,%u,%.17g\n", v[i].name, c->metric, k + 1, states[k], vals[k]);
@@ -1027,7 +1006,7 @@ static int cmd_simulate(struct cli *c) {
     gsl_rng_free(rng);
     free_loaded(v, n);
     if (!shown) {
-        fail("simulate: no profile matches --vm");
+        cli_fail("simulate: no profile matches --vm");
     }
     return 0;
 }
@@ -1135,10 +1114,10 @@ static void sc_gap(void *ctx, uint32_t idx) {
 static int cmd_score(struct cli *c) {
     char err[1024];
     if (!c->profile) {
-        usage_error("score: needs -p PROFILE");
+        cli_usage_error("score: needs -p PROFILE");
     }
     if (c->ninputs == 0) {
-        usage_error("score: no INPUT given");
+        cli_usage_error("score: no INPUT given");
     }
     struct scorer sc = {0};
     sc.prof = load_profiles(c->profile, &sc.nprof);
@@ -1162,13 +1141,13 @@ static int cmd_score(struct cli *c) {
     struct source_metrics smt;
     int rc = source_metrics(&c->rc.src, &smt, err, sizeof err);
     if (rc < 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
     }
     const char *bad;
     rc = derive_new(&sc.d, list, smt.defs, smt.n, &bad);
     source_metrics_free(&smt);
     if (rc < 0) {
-        fail("score: the input cannot give metric '%s' of the profile", bad);
+        cli_fail("score: the input cannot give metric '%s' of the profile", bad);
     }
     sc.nm = derive_count(sc.d);
     sc.sm = calloc(sc.nprof * sc.nm, sizeof *sc.sm);
@@ -1186,7 +1165,7 @@ static int cmd_score(struct cli *c) {
     struct source_cb cb = {.ctx = &sc, .vm = sc_vm, .row = sc_row, .gap = sc_gap};
     rc = source_run(&c->rc.src, sc.d, &cb, err, sizeof err);
     if (rc < 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
     }
     printf("%-12s %-14s %10s %16s %12s %10s\n", "vm", "metric", "steps", "loglik", "per_step",
            "unseen");
@@ -1225,7 +1204,7 @@ static int cmp_loaded(const void *a, const void *b) {
 static int cmd_merge(struct cli *c) {
     char err[512];
     if (c->ninputs < 1) {
-        usage_error("merge: give PROFILE files");
+        cli_usage_error("merge: give PROFILE files");
     }
     struct loaded *all = NULL;
     size_t n = 0;
@@ -1253,8 +1232,8 @@ static int cmd_merge(struct cli *c) {
         for (size_t j = i + 1; j < n; j++) {
             if (all[j].p && strcmp(all[i].name, all[j].name) == 0) {
                 if (profile_merge(all[i].p, all[j].p) < 0) {
-                    fail("merge: %s: profiles %zu and %zu have different settings or metrics",
-                         all[i].name, i + 1, j + 1);
+                    cli_fail("merge: %s: profiles %zu and %zu have different settings or metrics",
+                             all[i].name, i + 1, j + 1);
                 }
                 profile_free(all[j].p);
                 all[j].p = NULL;
@@ -1273,14 +1252,14 @@ static int cmd_merge(struct cli *c) {
     output_close(o);
     free_loaded(all, n);
     if (rc < 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
     }
     return 0;
 }
 
 static int cmd_diff(struct cli *c) {
     if (c->ninputs != 2) {
-        usage_error("diff: give exactly two PROFILE files");
+        cli_usage_error("diff: give exactly two PROFILE files");
     }
     size_t na, nb;
     struct loaded *a = load_profiles(c->inputs[0], &na);
@@ -1343,28 +1322,28 @@ static int cmd_summary(struct cli *c) {
 static int cmd_import(struct cli *c) {
     char err[1024];
     if (!c->out_path) {
-        usage_error("import: needs -O OUT (journal directory, or a file ending in .pxj)");
+        cli_usage_error("import: needs -O OUT (journal directory, or a file ending in .pxj)");
     }
     if (c->ninputs == 0) {
-        usage_error("import: no CSV file given");
+        cli_usage_error("import: no CSV file given");
     }
     if (c->rc.src.format == SRC_JOURNAL) {
-        usage_error("--input-format: import reads CSV, not journals");
+        cli_usage_error("--input-format: import reads CSV, not journals");
     }
     for (size_t i = 0; i < c->ninputs; i++) {
         if (source_is_journal(c->inputs[i])) {
-            usage_error("import: '%s' is a journal, not a CSV file", c->inputs[i]);
+            cli_usage_error("import: '%s' is a journal, not a CSV file", c->inputs[i]);
         }
     }
     struct stat st;
     if (stat(c->out_path, &st) == 0) {
-        fail("%s: already exists (import writes a new journal; remove it or choose another -O)",
-             c->out_path);
+        cli_fail("%s: already exists (import writes a new journal; remove it or choose another -O)",
+                 c->out_path);
     }
     uint64_t rows, skipped;
     int rc = import_csv(&c->rc.src, c->out_path, c->host, &rows, &skipped, err, sizeof err);
     if (rc < 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
     }
     fprintf(stderr, "proxprofiler: imported %" PRIu64 " rows from %zu file%s into %s%s\n", rows,
             c->ninputs, c->ninputs == 1 ? "" : "s", c->out_path,
@@ -1373,6 +1352,7 @@ static int cmd_import(struct cli *c) {
 }
 
 int main(int argc, char **argv) {
+    cli_set_program(prog);
     static const char *const cmds[] = {"profile", "summary",  "import", "predict", "simulate",
                                        "score",   "evaluate", "merge",  "diff"};
     int which = 0;
@@ -1391,7 +1371,7 @@ int main(int argc, char **argv) {
     struct cli c;
     parse_args(&c, argc, argv);
     if (c.follow && which != 0) {
-        usage_error("--follow: only for profiling");
+        cli_usage_error("--follow: only for profiling");
     }
     int rc;
     switch (which) {

@@ -1,27 +1,22 @@
 #!/bin/bash
 # demo.sh BUILD_DIR: the README's main job, on an embedded default that needs no hypervisor.
 #
-# Until the recorded lab journals and the profiler CLI land, it writes a synthetic one-hour
-# 10-VM journal with the build's bench_journal and shows what proxjournal reads from it: the
-# header and entities, an integrity check, and per-second rates of one VM.
+# Profiles the journal that proxsampler recorded from four lab guests whose load changes over
+# time (datasets/journals/lab-pve-phases.pxj, see datasets/README.md) and prints a readable
+# summary per VM: the states of CPU, disk writes and network, how long each lasts, and how the
+# VM moves between them. Before it, the journal's header and an integrity check.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
-pj="$build/formats/proxjournal"
-[[ -x $pj ]] || { echo "demo: $pj not found; build first (see README)" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-j="$tmp/demo.pxj"
-"$build/tests/bench/bench_journal" --vms 10 --ticks 3600 --out "$j" >/dev/null
-echo "== proxjournal info (first lines)"
-"$pj" info "$j" >"$tmp/info.txt"
-head -12 "$tmp/info.txt"
+journal="$root/datasets/journals/lab-pve-phases.pxj"
+for p in formats/proxjournal profiler/proxprofiler; do
+    [[ -x $build/$p ]] || { echo "demo: $build/$p not found; build first (see README)" >&2; exit 1; }
+done
+echo "== proxjournal info (header)"
+"$build/formats/proxjournal" info "$journal" | sed -n 1,6p
 echo
 echo "== proxjournal verify"
-"$pj" verify "$j"
+"$build/formats/proxjournal" verify "$journal"
 echo
-echo "== proxjournal dump --rate: vm100's CPU and memory, first 5 seconds"
-"$pj" dump --rate --vm vm100 --scope vm --fields 'vm.cpu.vcpu_run,vm.cpu.vcpu_wait,vm.mem.rss' \
-    --end "@$(( $("$pj" dump --epoch --scope vm --fields vm.mem.rss "$j" | sed -n 2p | cut -d, -f1) / 1000000000 + 5 ))" \
-    "$j" | cut -d, -f1,3,5,8-
-: "$root"
+echo "== proxprofiler summary: per VM, 4 states per metric, order-1 Markov chains"
+"$build/profiler/proxprofiler" summary --metrics cpu_pct,disk_wr,net_tx "$journal"

@@ -48,7 +48,9 @@ static void usage(FILE *out) {
         "                            prefix for tests, default /)\n"
         "      --procfs-only         every QEMU process (qemu-system-*, kvm) found in procfs\n"
         "                            (new processes are looked for every ~2 s)\n"
-        "      --libvirt             libvirt (needs proxsampler built with the libvirt module)\n"
+        "      --libvirt             libvirt: one virConnectGetAllDomainStats call per tick\n"
+        "                            (read-only) for names, UUIDs, ids, NICs and pids; reconnects\n"
+        "                            after a libvirtd restart, /proc data goes on meanwhile\n"
         "  -c, --connection URI      libvirt URI (default qemu:///system)\n"
         "\n"
         "Collectors (default: all):\n"
@@ -73,7 +75,7 @@ static void usage(FILE *out) {
         "                            text = one header line, then one line per VM per tick;\n"
         "                            json = one JSON object per tick (JSON Lines) with timestamp,\n"
         "                            host and domains (VMID, name, UUID, cpu_used, cpu_steal,\n"
-        "                            cpu_other, cpu_other_steal in %% of one core, mem, io, net)\n"
+        "                            cpu_other, cpu_other_steal in % of one core, mem, io, net)\n"
         "      --journal DIR|FILE.pxj\n"
         "                            record raw values to a journal directory (segments) or a\n"
         "                            single file (name ending in .pxj)\n"
@@ -386,10 +388,6 @@ int main(int argc, char **argv) {
     }
     if (!printer_set && journal) {
         printer = PRINTER_NONE;
-    }
-    if (so.source == SOURCE_LIBVIRT) {
-        fprintf(stderr, "proxsampler: --libvirt: this build has no libvirt module\n");
-        return 1;
     }
 
     /* New QEMU processes are looked for about every 2 s (known VMs are checked every tick). */

@@ -19,10 +19,12 @@
 #include "proc_parse.h"
 #include "rate.h"
 #include "sampler_internal.h"
+#include "source_internal.h"
 #include "xalloc.h"
 
-#define BUF_SIZE  (256 * 1024)
-#define SMALL_BUF 4096
+#define BUF_SIZE     (256 * 1024)
+#define STATUS_EVERY 5 /* ticks between reads of /proc/PID/status */
+#define SMALL_BUF    4096
 
 /*============================== schemas and entities ============================== */
 
@@ -1056,7 +1058,15 @@ static bool vm_sample(struct sampler *s, struct vm *v) {
     if (s->coll & COLL_MEM) {
         sampler__set_u(&v->e, V_MEM_MINFLT, st.minflt);
         sampler__set_u(&v->e, V_MEM_MAJFLT, st.majflt);
-        if ((n = rd(s, v->fd_status)) > 0) {
+        /* statm every tick (cheap); status, which the kernel formats at length (~7 us), every
+         * STATUS_EVERY ticks for the slow-moving split (anon/file/shmem, peak, swap, page
+         * tables): those fields are missing on the other ticks. */
+        struct proc_statm sm;
+        if ((n = rd(s, v->fd_statm)) > 0 && proc_statm_parse(s->buf, (size_t)n, &sm) == 0) {
+            sampler__set_u(&v->e, V_MEM_RSS, sm.resident * (uint64_t)s->page_size);
+            sampler__set_u(&v->e, V_MEM_VIRT, sm.size * (uint64_t)s->page_size);
+        }
+        if (v->ticks % STATUS_EVERY == 0 && (n = rd(s, v->fd_status)) > 0) {
             kvmap_fill(&v->e, status_map, NELEM(status_map), s->buf, (size_t)n);
         }
         if (v->src.mem_bytes > 0) {
@@ -1137,6 +1147,7 @@ static struct vm *vm_open(struct sampler *s, const struct source_vm *sv) {
     v->dfd = openat(s->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     v->fd_stat = open_at(v->dfd, "stat");
     v->fd_status = open_at(v->dfd, "status");
+    v->fd_statm = open_at(v->dfd, "statm");
     v->fd_io = open_at(v->dfd, "io");
     v->fd_cg_cpu = v->fd_cg_mem_cur = v->fd_cg_mem_stat = v->fd_cg_mem_events = -1;
     v->fd_cg_swap = v->fd_cg_psi[0] = v->fd_cg_psi[1] = v->fd_cg_psi[2] = -1;
@@ -1191,6 +1202,7 @@ static void vm_close(struct sampler *s, struct vm *v) {
     }
     close_fd(&v->fd_stat);
     close_fd(&v->fd_status);
+    close_fd(&v->fd_statm);
     close_fd(&v->fd_io);
     close_fd(&v->fd_cg_cpu);
     close_fd(&v->fd_cg_mem_cur);
@@ -1221,6 +1233,12 @@ static void vms_reconcile(struct sampler *s) {
                 found = true;
                 break;
             }
+        }
+        uint64_t st;
+        char state;
+        if (!found && (source__pid_starttime(s->procfd, sv->pid, &st, &state) < 0 ||
+                       st != sv->starttime || state == 'Z' || state == 'X')) {
+            continue; /* ended since the source saw it (the source drops it later) */
         }
         if (!found) {
             s->vms = xgrow(s->vms, &s->capvms, s->nvms + 1, sizeof(*s->vms));
@@ -1655,6 +1673,10 @@ int sampler_new(struct sampler **out, const struct sampler_opts *o, char *err, s
         s->o.pve_root = "";
     }
     s->coll = o->collectors ? o->collectors : COLL_ALL;
+    s->page_size = sysconf(_SC_PAGESIZE);
+    if (s->page_size <= 0) {
+        s->page_size = 4096;
+    }
     s->clk_tck = sysconf(_SC_CLK_TCK);
     if (s->clk_tck <= 0) {
         s->clk_tck = 100;

@@ -353,7 +353,7 @@ struct vm {
     size_t nvdisks, capvdisks;
     bool seen;
     int dfd; /* /proc/PID */
-    int fd_stat, fd_status, fd_io;
+    int fd_stat, fd_status, fd_statm, fd_io;
     int cg_dfd; /* the VM's own cgroup v2 directory, or -1 */
     int fd_cg_cpu, fd_cg_mem_cur, fd_cg_mem_stat, fd_cg_mem_events, fd_cg_swap, fd_cg_psi[3];
     char cgroup[256];
@@ -403,6 +403,7 @@ struct sampler {
     int fd_stat, fd_meminfo, fd_loadavg, fd_diskstats, fd_netdev, fd_psi[3], fd_online, fd_present;
     int sysblock_fd;
     bool delayacct;
+    int64_t page_size;
     bool debug;
     int64_t clk_tck;
     int64_t t_real, t_mono, prev_real, prev_mono;

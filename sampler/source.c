@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc_parse.h"
@@ -71,6 +72,11 @@ static int exe_is_qemu(int procfd, int32_t pid) {
 }
 
 int source__probe_qemu(int procfd, int32_t pid, struct source_vm *vm) {
+    double age;
+    return source__probe_qemu_age(procfd, pid, vm, &age);
+}
+
+int source__probe_qemu_age(int procfd, int32_t pid, struct source_vm *vm, double *age_s) {
     char path[32], buf[1024];
     static char cmd[65536]; /* probing is single-threaded and never re-entered */
     struct proc_pid_stat st;
@@ -83,7 +89,15 @@ int source__probe_qemu(int procfd, int32_t pid, struct source_vm *vm) {
         return n;
     }
     if (proc_pid_stat_parse(buf, (size_t)n, &st) < 0) {
+        *age_s = -1;
         return 0;
+    }
+    {
+        struct timespec tb;
+        long hz = sysconf(_SC_CLK_TCK);
+        clock_gettime(CLOCK_BOOTTIME, &tb);
+        *age_s = (double)tb.tv_sec + (double)tb.tv_nsec / 1e9 -
+                 (double)st.starttime / (double)(hz > 0 ? hz : 100);
     }
     if (st.state == 'Z' || st.state == 'X') {
         return 0;
@@ -119,8 +133,13 @@ int source__probe_qemu(int procfd, int32_t pid, struct source_vm *vm) {
     if (cl.has_uuid) {
         source__copy(vm->uuid, sizeof(vm->uuid), cl.uuid);
     }
-    if (cl.nqmp > 0) {
-        source__copy(vm->qmp, sizeof(vm->qmp), cl.qmp[0]);
+    for (size_t i = 0; i < cl.nqmp; i++) {
+        /* libvirt's monitor socket is libvirt's: a second client hangs (lab.md), never use it */
+        if (strstr(cl.qmp[i], "/libvirt/") || strstr(cl.qmp[i], "monitor.sock")) {
+            continue;
+        }
+        source__copy(vm->qmp, sizeof(vm->qmp), cl.qmp[i]);
+        break;
     }
     for (size_t i = 0; i < cl.nifnames && vm->nnics < SOURCE_MAX_NICS; i++) {
         source__copy(vm->nics[vm->nnics++], SOURCE_IFNAME, cl.ifnames[i]);
@@ -139,7 +158,7 @@ const struct source_ops *source_pick(enum source_kind kind, const struct source_
     case SOURCE_PROXMOX:
         return &source_proxmox_ops;
     case SOURCE_LIBVIRT:
-        return NULL; /* the libvirt module plugs in here when it is built */
+        return &source_libvirt_ops;
     case SOURCE_AUTO:
         break;
     }

@@ -73,6 +73,7 @@ struct source {
 
 extern const struct source_ops source_procfs_ops;
 extern const struct source_ops source_proxmox_ops;
+extern const struct source_ops source_libvirt_ops;
 
 enum source_kind {
     SOURCE_AUTO = 0,
@@ -82,8 +83,8 @@ enum source_kind {
 };
 
 /* Picks the source for kind; SOURCE_AUTO: Proxmox when <pve_root>/etc/pve/qemu-server is a
- * directory, else procfs (libvirt only when asked for: its module is optional). Returns the ops,
- * or NULL when that kind is not built in. */
+ * directory, else procfs (libvirt only when asked for with --libvirt: the procfs source already
+ * sees libvirt's QEMU processes, with names and UUIDs from their command lines). */
 const struct source_ops *source_pick(enum source_kind kind, const struct source_config *cfg);
 
 /* Opens src with ops and cfg. On failure src->ops is still set so last_error() works. */

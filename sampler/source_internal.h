@@ -19,6 +19,11 @@ bool source__comm_is_qemu(const char *comm);
  * exe link (when permitted) and cmdline once: for new pids only, never per tick. */
 int source__probe_qemu(int procfd, int32_t pid, struct source_vm *vm);
 
+/* The same, also giving the process's age in seconds (-1 when unknown) when it is not QEMU: a
+ * young process may still exec QEMU (setpriv, libvirt and Proxmox fork, then exec), so callers
+ * remember a pid as "not QEMU" only once it is old enough. */
+int source__probe_qemu_age(int procfd, int32_t pid, struct source_vm *vm, double *age_s);
+
 /* Start time (field 22) and state of /proc/PID; returns 0 or -errno. */
 int source__pid_starttime(int procfd, int32_t pid, uint64_t *starttime, char *state);
 

@@ -123,16 +123,8 @@ static int procfs_list(struct source *src, struct source_vm *out, size_t cap, si
     bool ch = p->first;
 
     if (!ch && ++p->tick % p->every != 0) {
-        /* Not a discovery tick: only notice VMs that exited. */
-        for (size_t i = 0; i < p->nvms;) {
-            if (!vm_alive(&p->vms[i])) {
-                close(p->vms[i].statfd);
-                p->vms[i] = p->vms[--p->nvms];
-                ch = true;
-                continue;
-            }
-            i++;
-        }
+        /* Not a discovery tick: nothing to read. The sampler reads each VM's stat every tick
+         * anyway and drops a VM whose process ended; the next discovery tick drops it here. */
         goto out;
     }
     p->first = false;
@@ -167,14 +159,17 @@ static int procfs_list(struct source *src, struct source_vm *out, size_t cap, si
         }
         if (!in_sorted(p->others, p->nothers, pid)) {
             struct source_vm vm;
-            int r = source__probe_qemu(p->procfd, (int32_t)pid, &vm);
+            double age = -1;
+            int r = source__probe_qemu_age(p->procfd, (int32_t)pid, &vm, &age);
             if (r == 1) {
                 add_vm(p, &vm);
                 ch = true;
                 continue;
             }
-            if (r < 0) {
-                continue; /* gone already: not remembered, probed again if it reappears */
+            if (r < 0 || age < 10.0) {
+                /* gone already, or young enough to exec QEMU still (fork + exec by setpriv,
+                 * libvirt, Proxmox): not remembered, probed again on the next discovery */
+                continue;
             }
         }
         p->scan = xgrow(p->scan, &p->capscan, p->nscan + 1, sizeof(*p->scan));
@@ -188,7 +183,8 @@ static int procfs_list(struct source *src, struct source_vm *out, size_t cap, si
     p->nothers = p->nscan;
     p->scan = t;
     p->capscan = tc;
-    qsort(p->others, p->nothers, sizeof(*p->others), cmp_u32);
+    if (p->nothers)
+        qsort(p->others, p->nothers, sizeof(*p->others), cmp_u32);
     /* Drop VMs whose pid left the listing or whose process changed. */
     for (size_t i = 0; i < p->nvms;) {
         if (!p->vms[i].seen || !vm_alive(&p->vms[i])) {

@@ -41,6 +41,7 @@ struct pve_src {
     bool first;
     unsigned stale;       /* pidfiles that did not name a live QEMU at the last rescan */
     unsigned since_retry; /* ticks since then: such pidfiles are retried every few ticks */
+    unsigned alive_ticks;
     struct pve_vm *vms;
     size_t nvms, capvms;
     char err[SOURCE_ERROR_MAX];
@@ -223,8 +224,11 @@ static int pve_list(struct source *src, struct source_vm *out, size_t cap, size_
         p->since_retry = 0;
         rescan(p, &ch);
     }
+    /* Liveness of known VMs (one pread each) on rescans and every 5th tick only: the sampler
+     * reads each VM's stat every tick anyway and drops one whose process ended. */
+    bool check = dir_changed || ++p->alive_ticks % 5 == 0;
     for (size_t i = 0; i < p->nvms;) {
-        if (!p->vms[i].seen || !alive(&p->vms[i])) {
+        if (!p->vms[i].seen || (check && !alive(&p->vms[i]))) {
             close(p->vms[i].statfd);
             p->vms[i] = p->vms[--p->nvms];
             ch = true;

@@ -1,6 +1,7 @@
 /* bench_sampler: the sampler's own cost per tick with all collectors, measured in-process.
  *
  *   bench_sampler [-n TICKS] [-i INTERVAL_MS] [--proxmox ROOT] [--journal PATH] [--procfs ROOT]
+ *                 [--qmp]
  *
  * Runs TICKS sampler ticks (default 300, 100 ms apart) with every collector on, writing each tick
  * to a journal (a temporary .pxj unless --journal), after 5 warm-up ticks. Prints whole-process
@@ -47,6 +48,7 @@ int main(int argc, char **argv) {
     static const struct option lo[] = {{"proxmox", required_argument, NULL, 'P'},
                                        {"journal", required_argument, NULL, 'j'},
                                        {"procfs", required_argument, NULL, 'p'},
+                                       {"qmp", no_argument, NULL, 'q'},
                                        {NULL, 0, NULL, 0}};
     struct sampler_opts o;
     long ticks = 300, interval_ms = 100;
@@ -57,6 +59,7 @@ int main(int argc, char **argv) {
     memset(&o, 0, sizeof(o));
     o.source = SOURCE_PROCFS;
     o.discover_every = 20; /* as proxsampler does at -f 0.1 */
+    o.no_qmp = true;       /* the /proc + cgroup collectors; --qmp adds one QMP session per VM */
     while ((c = getopt_long(argc, argv, "n:i:", lo, NULL)) != -1) {
         switch (c) {
         case 'n':
@@ -75,9 +78,12 @@ int main(int argc, char **argv) {
         case 'p':
             o.procfs = optarg;
             break;
+        case 'q':
+            o.no_qmp = false;
+            break;
         default:
             fprintf(stderr, "usage: bench_sampler [-n TICKS] [-i MS] [--proxmox ROOT] "
-                            "[--journal PATH] [--procfs ROOT]\n");
+                            "[--journal PATH] [--procfs ROOT] [--qmp]\n");
             return 2;
         }
     }
@@ -134,9 +140,9 @@ int main(int argc, char **argv) {
     double per_tick = (c1 - c0) / (double)ticks, avg_vms = vms / (double)ticks;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("bench_sampler: source %s, %ld ticks, %.1f VMs on average, all collectors, journal "
+    printf("bench_sampler: source %s, %ld ticks, %.1f VMs on average, all collectors%s, journal "
            "%s (%llu bytes)\n",
-           sampler_source_name(s), ticks, avg_vms, journal,
+           sampler_source_name(s), ticks, avg_vms, o.no_qmp ? " (no QMP)" : " + QMP", journal,
            (unsigned long long)journal_writer_bytes(w));
     printf("  CPU per tick        %.1f us (user+system, whole process)\n", per_tick);
     printf("  CPU per VM per tick %.1f us\n", avg_vms > 0 ? per_tick / avg_vms : 0.0);

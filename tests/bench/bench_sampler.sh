@@ -33,7 +33,7 @@ nonvcpu_ns() {
     done
     echo "$s"
 }
-sleep 2
+sleep 15 # let SeaBIOS finish: the boot work of QEMU's main thread is not the sampler's
 echo "== fixture: $N spinner guests (Proxmox layout, KVM), $(ls /proc | grep -c '^[0-9]') processes," \
     "$(ls /proc/*/task 2>/dev/null | grep -c '^[0-9]') threads on the host"
 dur_s=$(awk -v t="$T" 'BEGIN { printf "%.1f", (t + 5) * 0.1 }')
@@ -46,6 +46,14 @@ awk -v a="$q0" -v b="$q1" -v c="$q2" -v t="$T" 'BEGIN {
     printf "  QEMU non-vCPU threads: %.1f us/tick during the run, %.1f us/tick idle baseline, " \
            "difference %.1f us/tick (the sampler sends QEMU nothing: no QMP)\n",
            (c - b) / 1e3 / t, (b - a) / 1e3 / t, ((c - b) - (b - a)) / 1e3 / t }'
+# The same with QMP (query-blockstats, query-balloon, balloon guest-stats: one short session per VM
+# per tick): what it costs the sampler and QEMU's main loop.
+q3=$(nonvcpu_ns)
+"$B/tests/bench/bench_sampler" --proxmox "$root" -n "$T" -i 100 --qmp
+q4=$(nonvcpu_ns)
+awk -v a="$q0" -v b="$q1" -v c="$q3" -v d="$q4" -v t="$T" -v n="$N" 'BEGIN {
+    printf "  QEMU non-vCPU threads with QMP: %.1f us/tick above the idle baseline (%.1f us per VM)\n",
+           ((d - c) - (b - a)) / 1e3 / t, ((d - c) - (b - a)) / 1e3 / t / n }'
 if command -v strace >/dev/null; then
     t1=$((T / 3))
     strace -f -c -o "$LAB_RUN/s1" "$B/tests/bench/bench_sampler" --proxmox "$root" -n "$t1" -i 10 >/dev/null

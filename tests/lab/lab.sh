@@ -282,6 +282,36 @@ lab_fast_accel() {
     fi
 }
 
+# lab_tap_peer_ns TAP CIDR: give an existing tap a host-side peer with address CIDR inside a network
+# namespace of our own (lab_ns_of TAP), joined to the tap through a bridge. No test address ever
+# exists in the root namespace: guest traffic reaches only that namespace. Host-side traffic
+# generators run there: ip netns exec "$(lab_ns_of TAP)" ...
+lab_ns_of() {
+    echo "lab-$1"
+}
+
+lab_tap_peer_ns() {
+    local tap=$1 cidr=$2 ns br veth
+    ns=$(lab_ns_of "$tap")
+    br="b-$tap"
+    veth="v-$tap"
+    ip netns add "$ns"
+    lab_own netns "$ns"
+    ip link add "$br" type bridge
+    lab_own link "$br"
+    ip link add "$veth" type veth peer name "p-$tap"
+    lab_own link "$veth"
+    ip link set "p-$tap" netns "$ns"
+    ip -n "$ns" addr add "$cidr" dev "p-$tap"
+    ip -n "$ns" link set "p-$tap" up
+    ip -n "$ns" link set lo up
+    ip link set "$veth" master "$br"
+    ip link set "$tap" master "$br"
+    ip link set "$veth" up
+    ip link set "$br" up
+    ip link set "$tap" up
+}
+
 lab_tap_add() { # lab_tap_add NAME [CIDR]: create (and own) a tap; refuses an existing device.
     local name=$1 cidr=${2:-}
     if ip link show "$name" >/dev/null 2>&1; then
@@ -289,8 +319,8 @@ lab_tap_add() { # lab_tap_add NAME [CIDR]: create (and own) a tap; refuses an ex
     fi
     ip tuntap add dev "$name" mode tap
     lab_own tap "$name"
-    [[ -z $cidr ]] || ip addr add "$cidr" dev "$name"
     ip link set "$name" up
+    [[ -z $cidr ]] || lab_tap_peer_ns "$name" "$cidr"
 }
 
 # lab_start_vm NAME KIND: start one QEMU guest in the background and wait until it is up.
@@ -630,7 +660,7 @@ XML
     local pid
     pid=$(</run/libvirt/qemu/"$name".pid)
     if [[ $kind == linux ]]; then
-        ip addr add 10.90.1.1/24 dev "${name}-t" 2>/dev/null || true
+        lab_tap_peer_ns "${name}-t" 10.90.1.1/24
         local i=0
         until grep -q 'lab: ready' "$LAB_RUN/$name.console" 2>/dev/null; do
             ((++i < 1200)) || lab_die "$name: no 'lab: ready' in 120 s"

@@ -10,6 +10,8 @@
 #          appears and disappears; no derived rate above physical limits (proxjournal dump --rate)
 #   net    Linux guest pinging the host (1000-byte payload) plus a known UDP stream host->guest:
 #          guest rx - tx = the UDP stream's bytes (±15 %): the direction is the guest's
+#   libvirt a KVM spinner domain under a real libvirtd (started by hand): proxsampler --libvirt
+#          finds it with the name, UUID (virsh domuuid) and pid (libvirt's pidfile), ~1 core used
 #   disk   Linux guest writing 1 MiB/s O_DIRECT (cache=none): vm.io.write_bytes rate (host view)
 #          and proxsampler's own vm_disk.wr_bytes rate (QMP, guest view) both match QMP
 #          query-blockstats wr_bytes read by this script over the same window (±15 %)
@@ -28,6 +30,7 @@ if [[ -z ${LAB_RUN:-} ]]; then
     churn) exec "$HERE/run.sh" --spin 1 -- "$0" "$@" ;;
     net) exec "$HERE/run.sh" --linux net -- "$0" "$@" ;;
     disk) exec "$HERE/run.sh" --linux disk -- "$0" "$@" ;;
+    libvirt) exec "$HERE/run.sh" --libvirt pxs-lv1:spin -- "$0" "$@" ;;
     *) echo "unknown mode $MODE" >&2 && exit 2 ;;
     esac
 fi
@@ -137,21 +140,25 @@ churn)
     ;;
 net)
     ip=10.88.1.2
-    # a known UDP stream host -> guest: 1000-byte payloads (frame 1042 bytes) at ~20/s
-    (
+    # a known UDP stream host -> guest: 1000-byte payloads (frame 1042 bytes) at ~20/s, sent from
+    # the tap's peer namespace (the test's own host; no test address lives in the root namespace)
+    ip netns exec "$(lab_ns_of labt1)" bash -c "$(declare -p LAB_RUN); ip=$ip; $(cat <<'SENDER'
         n=0
         t0=$(date +%s%N)
         while :; do
             head -c 1000 /dev/zero >/dev/udp/$ip/9 2>/dev/null || true
             n=$((n + 1))
-            echo "$n $t0 $(date +%s%N)" >"$LAB_RUN/udp.count"
+            echo "$n $t0 $(date +%s%N)" >"$LAB_RUN/udp.count.tmp"
+            mv -f "$LAB_RUN/udp.count.tmp" "$LAB_RUN/udp.count"
             sleep 0.05
         done
-    ) &
+SENDER
+)" &
     up=$!
     sleep 2
     sample 12
     kill "$up"
+    wait "$up" 2>/dev/null || true
     read -r n t0 t1 <"$LAB_RUN/udp.count"
     udp=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { print n * 1042 / ((b - a) / 1e9) }')
     rx=$(mean net_rx_Bps linux1)
@@ -163,6 +170,19 @@ net)
         "$(awk -v u="$udp" 'BEGIN { print u * 1.15 }')" || fail "rx - tx = $d, expected $udp ± 15 %"
     ok "guest rx - tx = the host->guest UDP stream: direction and size right"
     ;;
+libvirt)
+    sleep 1
+    "$SAMPLER" --libvirt -c qemu:///system -f 1 -r 6 -p json >"$LAB_RUN/s.jsonl"
+    d=$(tail -1 "$LAB_RUN/s.jsonl" | jq -c '.domains[] | select(.name == "pxs-lv1")')
+    echo "$d" | cut -c1-240
+    [[ -n $d ]] || fail "domain pxs-lv1 not found"
+    [[ $(jq -r .UUID <<<"$d") == $(virsh -c qemu:///system domuuid pxs-lv1 | head -1) ]] || fail "UUID"
+    [[ $(jq -r .pid <<<"$d") == $(envv pxs-lv1 PID) ]] || fail "pid"
+    u=$(mean cpu_used pxs-lv1)
+    echo "pxs-lv1: cpu_used $u %"
+    within "$u" 90 110 || fail "cpu_used $u not within 100 ± 10 %"
+    ok "libvirt domain found with name, UUID, pid; one spinning vCPU = one core"
+    ;;
 disk)
     qmp=$(envv linux1 QMP)
     pid=$(envv linux1 PID)
@@ -170,7 +190,7 @@ disk)
     sleep 2
     w0=$(q)
     t0=$(date +%s%N)
-    sample 10
+    sample 16
     w1=$(q)
     t1=$(date +%s%N)
     truth=$(awk -v a="$w0" -v b="$w1" -v x="$t0" -v y="$t1" 'BEGIN { print (b - a) / ((y - x) / 1e9) }')

@@ -187,6 +187,37 @@ static void test_proxmox_source_on_capture(void **state) {
     free(root);
 }
 
+/* A VM name with quotes, a backslash, a tab and UTF-8 stays valid JSON and comes back intact. */
+static void test_json_escapes_odd_names(void **state) {
+    (void)state;
+    char *root = make_root(), proc[512], sys[512], pve[512], err[256], path[700];
+    static const char odd[] = "we\"ird\\na\tme \xc3\xa9";
+    struct sampler_opts o = {0};
+    struct sampler *s;
+
+    snprintf(proc, sizeof(proc), "%s/proc", root);
+    snprintf(sys, sizeof(sys), "%s/sys", root);
+    snprintf(pve, sizeof(pve), "%s/pve", root);
+    snprintf(path, sizeof(path), "%s/etc/pve/qemu-server/100.conf", pve);
+    char conf[256];
+    int n = snprintf(conf, sizeof(conf), "memory: 16\nname: %s\n[snap]\nname: x\n", odd);
+    assert_int_equal(tu_write_file(path, conf, (size_t)n), 0);
+    o.procfs = proc;
+    o.sysfs = sys;
+    o.pve_root = pve;
+    o.source = SOURCE_PROXMOX;
+    assert_int_equal(sampler_new(&s, &o, err, sizeof(err)), 0);
+    assert_int_equal(sampler_tick(s), 0);
+    json_t *j = tick_json(s, root);
+    json_t *d = json_array_get(json_object_get(j, "domains"), 0);
+    assert_non_null(d);
+    assert_string_equal(json_string_value(json_object_get(d, "name")), odd);
+    json_decref(j);
+    sampler_free(s);
+    tu_rmtree(root);
+    free(root);
+}
+
 static void test_pve_conf_snapshot_does_not_win(void **state) {
     (void)state;
     static const char conf[] = "# a description line\n"
@@ -246,6 +277,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_procfs_source_on_capture),
         cmocka_unit_test(test_proxmox_source_on_capture),
+        cmocka_unit_test(test_json_escapes_odd_names),
         cmocka_unit_test(test_pve_conf_snapshot_does_not_win),
         cmocka_unit_test(test_qemu_cmdline_mem_smp),
     };

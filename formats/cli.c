@@ -16,6 +16,7 @@ const char *cli_program(void) {
     return program;
 }
 
+ATTR_FORMAT(printf, 2, 0)
 static void vline(const char *prefix, const char *fmt, va_list ap, const char *suffix) {
     fprintf(stderr, "%s: %s", program, prefix);
     vfprintf(stderr, fmt, ap);

@@ -346,8 +346,8 @@ static void test_psi(void **state) {
         "Full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
         "some avg10=0.0 avg60=0.00 avg300=0.00 total=0\n",
         "some avg10=0.00 avg60=0.00 avg300=0.00\n",
-        "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\nsome avg10=0.00 avg60=0.00 avg300=0.00 "
-        "total=1\n",
+        ("some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n"
+         "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n"),
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_true(proc_psi_parse(bad[i], strlen(bad[i]), &p) < 0);

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: MIT */
 #include "qemu_cmdline.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "core_error.h"
@@ -256,6 +257,8 @@ static long long parse_size(const char *p, size_t len, long long unit) {
             return -1;
         }
     }
+    if (v > LLONG_MAX / unit)
+        return -1; /* a size no machine has: treat as unparsable, never overflow */
     return v * unit;
 }
 

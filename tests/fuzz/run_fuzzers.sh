@@ -6,6 +6,8 @@
 # Each target runs on a fresh copy of its corpus (tests/fuzz/corpus/<name>/), so the committed
 # corpus is never modified; new inputs and crash reproducers stay in BUILD_DIR/fuzz-run/<target>/.
 # Exits non-zero when the build fails or any target finds a crash, leak, timeout or UB.
+# The mutation sequence is seeded (FUZZ_SEED, default 1) so that CI replays the same inputs run
+# after run; FUZZ_SEED=0 picks a random seed for exploratory runs.
 # SPDX-License-Identifier: MIT
 set -eu
 
@@ -38,7 +40,7 @@ for entry in $targets; do
     cp "$fuzzdir/corpus/$corpus"/* "$work/corpus/" 2>/dev/null || true
     echo "== $target: $secs s on a copy of corpus/$corpus ($(ls "$work/corpus" | wc -l) seeds)"
     if ! (cd "$work" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        "$bin" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+        "$bin" -max_total_time="$secs" -seed="${FUZZ_SEED:-1}" -timeout=10 -print_final_stats=1 \
         -artifact_prefix="$work/artifacts/" corpus >"$work/log" 2>&1); then
         echo "!! $target failed; log: $work/log; reproducers:" >&2
         ls "$work/artifacts" >&2

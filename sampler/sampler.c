@@ -90,7 +90,10 @@ static void ent_init(struct ent *e, const struct schema *sc, const char *key) {
     e->sc = sc;
     e->cur = xcalloc(sc->n + 1, sizeof(*e->cur));
     e->prev = xcalloc(sc->n + 1, sizeof(*e->prev));
-    snprintf(e->key, sizeof(e->key), "%s", key);
+    /* Keys are built from bounded names; an over-long one is cut, never overrun. */
+    size_t n = strnlen(key, sizeof(e->key) - 1);
+    memcpy(e->key, key, n);
+    e->key[n] = '\0';
 }
 
 static void ent_fini(struct ent *e) {

@@ -1,5 +1,6 @@
 /* journal_file.c: frame walk over one mapped journal file, with damage detection (FORMAT.md §3).
  * SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* mremap */
 #include "journal_file.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 
 struct journal_file {
     char *path;
+    int fd;             /* kept open: journal_file_refresh() follows a growing file */
     unsigned char *map; /* PROT_READ mapping */
     uint64_t size;
     uint64_t pos;         /* next byte to examine */
@@ -97,16 +99,33 @@ int journal_file_open(struct journal_file **out, const char *path) {
     f->valid_up_to = JOURNAL_PREAMBLE_LEN;
     f->major = major;
     f->minor = minor;
+    f->fd = fd;
     *out = f;
+    return 0;
 out_close:
     close(fd);
     return rc;
+}
+
+int journal_file_refresh(struct journal_file *f) {
+    struct stat st;
+    if (fstat(f->fd, &st) < 0)
+        return -errno;
+    if ((uint64_t)st.st_size <= f->size)
+        return 0; /* a shrink (repair of a torn tail) is seen when the tail is walked again */
+    void *m = mremap(f->map, (size_t)f->size, (size_t)st.st_size, MREMAP_MAYMOVE);
+    if (m == MAP_FAILED)
+        return -errno;
+    f->map = m;
+    f->size = (uint64_t)st.st_size;
+    return 1;
 }
 
 void journal_file_close(struct journal_file *f) {
     if (!f)
         return;
     munmap(f->map, (size_t)f->size);
+    close(f->fd);
     free(f->index_t);
     free(f->index_off);
     free(f->path);

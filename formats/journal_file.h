@@ -45,6 +45,11 @@ enum journal_step {
 ATTR_WUR int journal_file_open(struct journal_file **out, const char *path);
 void journal_file_close(struct journal_file *f);
 
+/* Follows a file that is being appended to: maps the bytes written since the last call. Returns
+ * 1 when the file grew, 0 when not, or a negative errno. Frame bodies returned earlier are
+ * invalid afterwards (the mapping may move). */
+int journal_file_refresh(struct journal_file *f);
+
 /* Next step of the walk: a frame, a damaged region, or the end. */
 enum journal_step journal_file_next(struct journal_file *f, struct journal_frame *fr,
                                     struct journal_damage *dmg);

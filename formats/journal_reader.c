@@ -940,6 +940,10 @@ static int open_next_file(struct journal_reader *r, struct source *s) {
             segment_stamp(p) >= r->o.end_ns)
             return 0; /* this and later segments start after the range */
         int rc = journal_file_open(&s->f, p);
+        if ((rc == -CORE_EEMPTY || rc == -CORE_ETRUNC) && r->o.follow && s->fi == s->nfiles) {
+            s->fi--; /* a segment being started: its preamble comes with a later look */
+            return 0;
+        }
         if (rc == -CORE_EEMPTY || rc == -CORE_ETRUNC) {
             warnf(r, "%s: %s; skipped", p, core_strerror(rc));
             if (rc == -CORE_ETRUNC) {
@@ -962,7 +966,50 @@ static int open_next_file(struct journal_reader *r, struct source *s) {
     return 0;
 }
 
-/* Produces the source's next item. 1 = item in s->head, 0 = source exhausted, <0 error. */
+/* Follow mode, at the end of the source's newest file: 1 = the file grew, 2 = a newer segment
+ * exists (s->files is updated, the current file is complete), 0 = nothing new yet. */
+static int follow_more(struct journal_reader *r, struct source *s) {
+    int rc = journal_file_refresh(s->f);
+    if (rc != 0) {
+        if (rc < 0)
+            warnf(r, "%s: %s", journal_file_path(s->f), core_strerror(rc));
+        return rc > 0;
+    }
+    char **files;
+    uint64_t gaps;
+    if (journal_list_files(s->path, &files, &gaps) < 0)
+        return 0;
+    size_t n = 0, next = 0;
+    const char *cur = journal_file_path(s->f);
+    while (files[n])
+        n++;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(files[i], cur) == 0)
+            next = i + 1; /* the list is in sequence order */
+    }
+    if (next == 0) { /* the current file was removed (retention): names sort by sequence */
+        while (next < n && strcmp(files[next], cur) <= 0)
+            next++;
+    }
+    if (next >= n) {
+        journal_paths_free(files);
+        return 0;
+    }
+    /* The writer finished this file before it started the next: what it appended last
+     * (the index and footer) is read before moving on. */
+    if (journal_file_refresh(s->f) > 0) {
+        journal_paths_free(files);
+        return 1;
+    }
+    journal_paths_free(s->files);
+    s->files = files;
+    s->nfiles = n;
+    s->fi = next;
+    return 2;
+}
+
+/* Produces the source's next item. 1 = item in s->head, 0 = source exhausted (in follow mode:
+ * nothing more yet), <0 error. */
 static int source_fill(struct journal_reader *r, struct source *s) {
     struct journal_item *it = &s->head;
     for (;;) {
@@ -997,6 +1044,24 @@ static int source_fill(struct journal_reader *r, struct source *s) {
         struct journal_frame fr;
         struct journal_damage dmg;
         enum journal_step st = journal_file_next(s->f, &fr, &dmg);
+        bool newest = r->o.follow && s->fi >= s->nfiles;
+        if (st == JOURNAL_STEP_END && newest) {
+            int more = follow_more(r, s);
+            if (more == 0)
+                return 0;
+            if (more == 1)
+                continue;
+        }
+        if (st == JOURNAL_STEP_DAMAGE && dmg.tail && newest) {
+            /* Possibly a frame being written: walk it again once the file has grown. */
+            journal_file_seek(s->f, dmg.offset);
+            int more = follow_more(r, s);
+            if (more == 0)
+                return 0;
+            if (more == 1)
+                continue;
+            journal_file_seek(s->f, dmg.offset + dmg.len); /* a newer file: it is damage */
+        }
         if (st == JOURNAL_STEP_END) {
             journal_file_close(s->f);
             s->f = NULL;
@@ -1085,7 +1150,7 @@ int journal_reader_preload_metrics(struct journal_reader *r) {
 
 int journal_reader_open(struct journal_reader **out, const char *const *paths, size_t npaths,
                         const struct journal_reader_opts *opts, const char **err_path) {
-    if (!npaths)
+    if (!npaths || (opts && opts->follow && npaths != 1))
         return -EINVAL;
     struct journal_reader *r = xcalloc(1, sizeof(*r));
     if (opts)
@@ -1145,10 +1210,10 @@ int journal_reader_next(struct journal_reader *r, struct journal_item *it) {
             int rc = source_fill(r, s);
             if (rc < 0)
                 return rc;
-            if (rc == 0)
-                s->done = true;
-            else
+            if (rc > 0)
                 s->has_head = true;
+            else if (!r->o.follow)
+                s->done = true;
         }
         if (s->has_head && (!best || s->head.t_real < best->head.t_real))
             best = s;

@@ -25,6 +25,11 @@ struct journal_reader_opts {
     /* Called for every damaged region, gap or recovery note: one line, no newline. */
     void (*warn)(void *ctx, const char *msg);
     void *warn_ctx;
+    /* Follow a journal that is being written (one path only): at the end of the newest file
+     * journal_reader_next() returns 0 ("nothing more yet") and a later call goes on with what
+     * was appended since, including new segments of a rotating directory. A partly written
+     * frame at the end is waited for, not reported as damage, while the file is the newest. */
+    bool follow;
 };
 
 /* An entity as the reader knows it. Valid until journal_reader_free(); fields are updated in

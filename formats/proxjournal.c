@@ -9,12 +9,14 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -60,6 +62,8 @@ static void print_help(void) {
            "      --rate               counters as per-second rates (Δ/Δt, resets left empty)\n"
            "                           instead of raw cumulative values\n"
            "      --epoch              times as epoch nanoseconds instead of ISO 8601\n"
+           "      --follow             keep reading as the journal is written (one PATH),\n"
+           "                           until SIGINT/SIGTERM\n"
            "  cat -o OUT [--no-compress] [--begin T] [--end T] PATH...\n"
            "                           merge the inputs by time into journal OUT (a .pxj file\n"
            "                           or a directory)\n"
@@ -82,9 +86,11 @@ static void warn_stderr(void *ctx, const char *msg) {
         fprintf(stderr, "%s: warning: %s\n", prog, msg);
 }
 
-static struct journal_reader *open_reader(char **paths, int n, int64_t begin, int64_t end) {
+static struct journal_reader *open_reader_opts(char **paths, int n, int64_t begin, int64_t end,
+                                              bool follow) {
     struct journal_reader *r;
-    struct journal_reader_opts o = {.begin_ns = begin, .end_ns = end, .warn = warn_stderr};
+    struct journal_reader_opts o = {
+        .begin_ns = begin, .end_ns = end, .warn = warn_stderr, .follow = follow};
     const char *culprit = NULL;
     int rc = journal_reader_open(&r, (const char *const *)paths, (size_t)n, &o, &culprit);
     if (rc < 0) {
@@ -92,6 +98,31 @@ static struct journal_reader *open_reader(char **paths, int n, int64_t begin, in
         exit(1);
     }
     return r;
+}
+
+static struct journal_reader *open_reader(char **paths, int n, int64_t begin, int64_t end) {
+    return open_reader_opts(paths, n, begin, end, false);
+}
+
+static volatile sig_atomic_t stop_follow;
+
+static void on_stop(int sig) {
+    (void)sig;
+    stop_follow = 1;
+}
+
+/* journal_reader_next(), and with --follow: wait for more (output flushed meanwhile) until
+ * SIGINT/SIGTERM, which ends the dump normally (0). */
+static int next_or_wait(struct journal_reader *r, struct journal_item *it, bool follow) {
+    for (;;) {
+        int rc = journal_reader_next(r, it);
+        if (rc != 0 || !follow || stop_follow)
+            return rc;
+        if (fflush(stdout) != 0)
+            return 0;
+        struct timespec nap = {0, 200000000};
+        nanosleep(&nap, NULL);
+    }
 }
 
 static void fmt_bytes(uint64_t b, char *buf, size_t n) {
@@ -236,7 +267,7 @@ enum dump_format { DUMP_CSV, DUMP_JSON, DUMP_INFLUX };
 struct dump_opts {
     enum dump_format format;
     const char *fields, *scopes, *vm;
-    bool rate, epoch;
+    bool rate, epoch, follow;
     int64_t begin, end;
 };
 
@@ -344,7 +375,12 @@ static bool value_text(const struct metric_def *m, const struct journal_value *v
 }
 
 static int cmd_dump(char **paths, int n, const struct dump_opts *o) {
-    struct journal_reader *r = open_reader(paths, n, o->begin, o->end);
+    struct journal_reader *r = open_reader_opts(paths, n, o->begin, o->end, o->follow);
+    if (o->follow) {
+        struct sigaction sa = {.sa_handler = on_stop};
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
     journal_reader_preload_metrics(r);
     size_t nm = journal_reader_metric_count(r);
     /* Columns (CSV): the selected metrics, in the reader's order. */
@@ -383,7 +419,7 @@ static int cmd_dump(char **paths, int n, const struct dump_opts *o) {
         cells[c] = xmalloc(48);
     struct journal_item it;
     int rc;
-    while ((rc = journal_reader_next(r, &it)) == 1) {
+    while ((rc = next_or_wait(r, &it, o->follow)) == 1) {
         if (it.type == JI_GONE && it.entity < nlast)
             last[it.entity].have = false;
         if (it.type != JI_TICK)
@@ -664,6 +700,7 @@ int main(int argc, char **argv) {
         OPT_END,
         OPT_RATE,
         OPT_EPOCH,
+        OPT_FOLLOW,
         OPT_LIST,
         OPT_TSV,
         OPT_NOCOMP
@@ -680,6 +717,7 @@ int main(int argc, char **argv) {
                                              {"end", required_argument, NULL, OPT_END},
                                              {"rate", no_argument, NULL, OPT_RATE},
                                              {"epoch", no_argument, NULL, OPT_EPOCH},
+                                             {"follow", no_argument, NULL, OPT_FOLLOW},
                                              {"list-metrics", no_argument, NULL, OPT_LIST},
                                              {"tsv", no_argument, NULL, OPT_TSV},
                                              {"output", required_argument, NULL, 'o'},
@@ -763,6 +801,7 @@ int main(int argc, char **argv) {
         case OPT_VM:
         case OPT_RATE:
         case OPT_EPOCH:
+        case OPT_FOLLOW:
             if (!is_dump)
                 cli_usage_error("option '--%s' belongs to 'dump'", longopts[li].name);
             if (c == OPT_FIELDS)
@@ -773,6 +812,8 @@ int main(int argc, char **argv) {
                 d.rate = true;
             else if (c == OPT_EPOCH)
                 d.epoch = true;
+            else if (c == OPT_FOLLOW)
+                d.follow = true;
             else {
                 char *dup = xstrdup(optarg), *save = NULL;
                 for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -813,6 +854,8 @@ int main(int argc, char **argv) {
         cli_usage_error("'%s' needs at least one journal PATH", cmd);
     if (d.begin && d.end && d.end <= d.begin)
         cli_usage_error("--end must be after --begin");
+    if (d.follow && argc - optind != 1)
+        cli_usage_error("--follow takes exactly one journal PATH");
     char **paths = argv + optind;
     int n = argc - optind;
     if (!strcmp(cmd, "info"))

@@ -41,6 +41,8 @@ struct run {
     int64_t last_ns;
     int started; /* profiles exist */
     int rc;      /* first error inside a callback */
+    struct source_live *live; /* follow mode: the journal kept open between feeds */
+    struct source_cb live_cb;
 };
 
 int run_natural_cmp(const char *a, const char *b) {
@@ -168,6 +170,7 @@ void run_free(struct run *r) {
     free(r->keep);
     free(r->row);
     free(r->sorted);
+    source_live_close(r->live);
     derive_free(r->d);
     free(r);
 }
@@ -551,14 +554,31 @@ finish:
 
 int run_feed_more(struct run *r, int64_t from_ns, int64_t prime_ns, int64_t *last_ns, char *err,
                   size_t errlen) {
-    struct source_opts saved = r->cfg.src;
-    r->cfg.src.begin_ns = from_ns;
-    r->cfg.src.prime_until_ns = prime_ns;
-    r->cfg.src.progress = false;
-    r->last_ns = prime_ns;
     size_t before = r->nvm;
-    int rc = pass(r, PASS_COUNT, err, errlen);
-    r->cfg.src = saved;
+    int rc;
+    if (!r->live) {
+        /* The counting pass's set-up, with a source that stays open between feeds. */
+        r->pass = PASS_COUNT;
+        for (size_t i = 0; i < r->nmap; i++) {
+            r->map[i] = -1;
+        }
+        struct source_opts so = r->cfg.src;
+        so.begin_ns = from_ns;
+        so.prime_until_ns = prime_ns;
+        so.progress = false;
+        so.last_ns = &r->last_ns;
+        r->last_ns = prime_ns;
+        r->live_cb = (struct source_cb){.ctx = r, .vm = cb_vm, .row = cb_row, .gap = cb_gap};
+        rc = source_live_open(&r->live, &so, r->d, &r->live_cb, err, errlen);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    rc = source_live_poll(r->live, err, errlen);
+    if (rc == 0 && r->rc < 0) {
+        rc = r->rc;
+        snprintf(err, errlen, "%s", core_strerror(rc));
+    }
     *last_ns = r->last_ns;
     if (r->nvm != before) {
         free(r->sorted);

@@ -51,9 +51,11 @@ void run_free(struct run *r);
  * without any VM is -CORE_EEMPTY. */
 int run_profiles(struct run *r, char *err, size_t errlen);
 
-/* Follow mode: feeds the input again from `from_ns` (inclusive), priming rates with the ticks at
- * or before prime_ns, counting the rest into the existing profiles. *last_ns gets the last tick's
- * time. VMs that appear after the first run are counted only when every bound is fixed. */
+/* Follow mode: counts what was appended to the (single) journal into the existing profiles.
+ * The first call opens it in follow mode from `from_ns` (inclusive), priming rates with the ticks
+ * at or before prime_ns; it stays open and later calls read on from where the previous one
+ * stopped (from_ns and prime_ns are then ignored). *last_ns gets the last tick's time. VMs that
+ * appear after the first run are counted only when every bound is fixed. */
 int run_feed_more(struct run *r, int64_t from_ns, int64_t prime_ns, int64_t *last_ns, char *err,
                   size_t errlen);
 

@@ -81,6 +81,15 @@ void source_metrics_free(struct source_metrics *m);
 
 /* Runs the inputs through d and cb. Returns 0, or a negative error with one line in err naming
  * the culprit (path, or path:line for CSV). */
+/* Live input (--follow): one journal kept open and read as it is written. Each poll delivers
+ * what was appended since the previous one (the first: everything from o->begin_ns); ticks at or
+ * before o->prime_until_ns prime the rates only. o is copied; d and cb must outlive the handle. */
+struct source_live;
+int source_live_open(struct source_live **out, const struct source_opts *o, struct derive *d,
+                     const struct source_cb *cb, char *err, size_t errlen);
+int source_live_poll(struct source_live *l, char *err, size_t errlen);
+void source_live_close(struct source_live *l);
+
 int source_run(const struct source_opts *o, struct derive *d, const struct source_cb *cb, char *err,
                size_t errlen);
 

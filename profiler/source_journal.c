@@ -245,55 +245,85 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int run_journal(const struct source_opts *o, struct derive *d, const struct source_cb *cb,
-                       char *err, size_t errlen) {
-    struct jrun j = {.o = o, .d = d, .cb = cb};
-    struct journal_reader_opts ro = {
-        .begin_ns = o->begin_ns, .end_ns = o->end_ns, .warn = warn_cb, .warn_ctx = &j};
+static bool all_journals(const struct source_opts *o);
+
+static void jrun_close(struct jrun *j) {
+    journal_reader_free(j->r);
+    for (size_t i = 0; i < j->nent; i++) {
+        free(j->ent[i].de);
+    }
+    for (size_t i = 0; i < j->nvm; i++) {
+        free(j->vm[i].key);
+        free(j->vm[i].acc);
+    }
+    free(j->ent);
+    free(j->vm);
+    free(j->touched);
+    free(j->out);
+}
+
+static int jrun_open(struct jrun *j, const struct source_opts *o, struct derive *d,
+                     const struct source_cb *cb, bool follow, char *err, size_t errlen) {
+    memset(j, 0, sizeof *j);
+    j->o = o;
+    j->d = d;
+    j->cb = cb;
+    struct journal_reader_opts ro = {.begin_ns = o->begin_ns,
+                                     .end_ns = o->end_ns,
+                                     .warn = warn_cb,
+                                     .warn_ctx = j,
+                                     .follow = follow};
     const char *bad = NULL;
-    int rc = journal_reader_open(&j.r, o->paths, o->npaths, &ro, &bad);
+    int rc = journal_reader_open(&j->r, o->paths, o->npaths, &ro, &bad);
     if (rc < 0) {
         snprintf(err, errlen, "%s: %s", bad ? bad : o->paths[0], core_strerror(rc));
         return rc;
     }
-    journal_reader_preload_metrics(j.r);
-    j.out = malloc((derive_count(d) + 1) * sizeof *j.out);
-    if (!j.out || (rc = rebind(&j)) < 0) {
-        rc = -ENOMEM;
+    journal_reader_preload_metrics(j->r);
+    j->out = malloc((derive_count(d) + 1) * sizeof *j->out);
+    if (!j->out || rebind(j) < 0) {
         snprintf(err, errlen, "out of memory");
-        goto done;
+        jrun_close(j);
+        return -ENOMEM;
     }
+    return 0;
+}
+
+/* Reads until the reader has nothing more (the end, or in follow mode what exists now). */
+static int jrun_read(struct jrun *j, char *err, size_t errlen) {
+    const struct source_opts *o = j->o;
     struct journal_item it;
     uint64_t ticks = 0;
     double last_progress = now_s();
-    while ((rc = journal_reader_next(j.r, &it)) == 1) {
+    int rc;
+    while ((rc = journal_reader_next(j->r, &it)) == 1) {
         switch (it.type) {
         case JI_SECTION:
-            rc = rebind(&j);
+            rc = rebind(j);
             break;
         case JI_ENTITY:
-            if ((rc = rebind(&j)) == 0) {
-                rc = on_entity(&j, it.entity);
+            if ((rc = rebind(j)) == 0) {
+                rc = on_entity(j, it.entity);
             }
             break;
         case JI_GONE:
-            if (it.entity < j.nent && j.ent[it.entity].de) {
-                derive_ent_reset(d, j.ent[it.entity].de);
-                if (j.ent[it.entity].vm >= 0 &&
-                    journal_reader_entity(j.r, it.entity)->desc.scope == SCOPE_VM) {
-                    cb->gap(cb->ctx, (uint32_t)j.ent[it.entity].vm);
+            if (it.entity < j->nent && j->ent[it.entity].de) {
+                derive_ent_reset(j->d, j->ent[it.entity].de);
+                if (j->ent[it.entity].vm >= 0 &&
+                    journal_reader_entity(j->r, it.entity)->desc.scope == SCOPE_VM) {
+                    j->cb->gap(j->cb->ctx, (uint32_t)j->ent[it.entity].vm);
                 }
             }
             rc = 0;
             break;
         case JI_TICK:
-            on_tick(&j, &it, it.t_real > o->prime_until_ns);
+            on_tick(j, &it, it.t_real > o->prime_until_ns);
             if (o->last_ns) {
                 *o->last_ns = it.t_real;
             }
             if (o->progress && (++ticks & 1023) == 0 && now_s() - last_progress > 0.5) {
                 struct journal_reader_stats st;
-                journal_reader_stats(j.r, &st);
+                journal_reader_stats(j->r, &st);
                 fprintf(stderr, "\rproxprofiler: %s%.1f MiB, %llu ticks ",
                         o->progress_tag ? o->progress_tag : "", (double)st.bytes / 1048576.0,
                         (unsigned long long)ticks);
@@ -305,8 +335,7 @@ static int run_journal(const struct source_opts *o, struct derive *d, const stru
             rc = 0;
         }
         if (rc < 0) {
-            snprintf(err, errlen, "%s: %s", o->paths[0], core_strerror(rc));
-            goto done;
+            break;
         }
     }
     if (o->progress && ticks >= 1024) {
@@ -314,21 +343,59 @@ static int run_journal(const struct source_opts *o, struct derive *d, const stru
     }
     if (rc < 0) {
         snprintf(err, errlen, "%s: %s", o->paths[0], core_strerror(rc));
+        return rc;
     }
-done:
-    journal_reader_free(j.r);
-    for (size_t i = 0; i < j.nent; i++) {
-        free(j.ent[i].de);
+    return 0;
+}
+
+static int run_journal(const struct source_opts *o, struct derive *d, const struct source_cb *cb,
+                       char *err, size_t errlen) {
+    struct jrun j;
+    int rc = jrun_open(&j, o, d, cb, false, err, errlen);
+    if (rc < 0) {
+        return rc;
     }
-    for (size_t i = 0; i < j.nvm; i++) {
-        free(j.vm[i].key);
-        free(j.vm[i].acc);
+    rc = jrun_read(&j, err, errlen);
+    jrun_close(&j);
+    return rc;
+}
+
+struct source_live {
+    struct source_opts o;
+    struct jrun j;
+};
+
+int source_live_open(struct source_live **out, const struct source_opts *o, struct derive *d,
+                     const struct source_cb *cb, char *err, size_t errlen) {
+    *out = NULL;
+    if (o->npaths != 1 || !all_journals(o)) {
+        snprintf(err, errlen, "--follow: give exactly one journal (file or directory)");
+        return -CORE_ERANGE;
     }
-    free(j.ent);
-    free(j.vm);
-    free(j.touched);
-    free(j.out);
-    return rc < 0 ? rc : 0;
+    struct source_live *l = calloc(1, sizeof *l);
+    if (!l) {
+        return -ENOMEM;
+    }
+    l->o = *o;
+    l->o.progress = false;
+    int rc = jrun_open(&l->j, &l->o, d, cb, true, err, errlen);
+    if (rc < 0) {
+        free(l);
+        return rc;
+    }
+    *out = l;
+    return 0;
+}
+
+int source_live_poll(struct source_live *l, char *err, size_t errlen) {
+    return jrun_read(&l->j, err, errlen);
+}
+
+void source_live_close(struct source_live *l) {
+    if (l) {
+        jrun_close(&l->j);
+        free(l);
+    }
 }
 
 static bool all_journals(const struct source_opts *o) {

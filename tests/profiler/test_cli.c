@@ -17,10 +17,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "catalogue.h"
+#include "journal_reader.h"
+#include "journal_writer.h"
 #include "markov.h"
 #include "profile.h"
 #include "testutil.h"
@@ -260,6 +265,138 @@ static void test_evaluate_by_hand(void **state) {
     free(csv);
 }
 
+/* ---- --follow: a journal written while proxprofiler follows it -------------------------- */
+
+/* Level of the test VM at tick t: a sequence that visits all 4 states with varied transitions. */
+static int64_t follow_level(uint32_t t) {
+    static const int64_t lv[] = {10, 10, 90, 40, 60, 60, 40, 90, 10, 30, 70, 70};
+    return lv[(t * 7 + t / 12) % 12];
+}
+
+static void follow_write(struct journal_writer *w, uint32_t vm, uint32_t from, uint32_t to) {
+    for (uint32_t t = from; t < to; t++) {
+        struct journal_value v = {.type = JV_INT, .i = follow_level(t)};
+        assert_int_equal(journal_writer_tick_begin(w, 1700000000000000000ll + t * 1000000000ll,
+                                                   -1),
+                         0);
+        assert_int_equal(journal_writer_row(w, vm, &v, 1), 0);
+        assert_int_equal(journal_writer_tick_end(w), 0);
+    }
+}
+
+/* Total order-1 transitions of the last profile in a JSON-lines text, or -1. */
+static long last_profile_steps(const char *text, struct profile **keep) {
+    const char *last = NULL;
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (*p == '{')
+            last = p;
+    }
+    if (!last)
+        return -1;
+    struct profile *p = first_profile(last);
+    long n = (long)markov_series_chain(profile_metric(p, 0))->counts.ord[1].total;
+    if (keep)
+        *keep = p;
+    else
+        profile_free(p);
+    return n;
+}
+
+static void test_follow(void **state) {
+    (void)state;
+    char *jdir = tu_path(tmp, "live");
+    /* A segment per 100 s of data: the follower moves on to new files as the writer rotates. */
+    struct journal_writer_opts o = {
+        .path = jdir, .compress = true, .block_ticks = 16, .rotate_ns = 100000000000ll, .sync_ns = -1};
+    struct journal_writer *w;
+    assert_int_equal(journal_writer_open(&w, &o, NULL), 0);
+    int mid = catalogue_find("vm.mem.rss");
+    assert_true(mid >= 0);
+    uint32_t metrics[1] = {(uint32_t)mid}, vm;
+    struct journal_entity_desc d = {.scope = SCOPE_VM,
+                                    .parent = JOURNAL_NO_ENTITY,
+                                    .key = "uuid:follow",
+                                    .name = "live-vm",
+                                    .pid = -1,
+                                    .vcpus = 1,
+                                    .metrics = metrics,
+                                    .nmetrics = 1};
+    assert_int_equal(journal_writer_entity(w, &d, &vm), 0);
+    follow_write(w, vm, 0, 100);
+
+    char *out = tu_path(tmp, "follow.out"), *errf = tu_path(tmp, "follow.err");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        freopen(out, "w", stdout);
+        freopen(errf, "w", stderr);
+        execl(BIN, BIN, "--follow", "--outputFreq", "0.1", "--metrics", "vm.mem.rss",
+              "--fixedbound", "--fixedmin", "0", "--fixedmax", "100", "--states", "4", "-q", jdir,
+              (char *)NULL);
+        _exit(127);
+    }
+    /* Three more bursts while it follows, across several segment rotations. */
+    for (uint32_t b = 1; b <= 3; b++) {
+        struct timespec nap = {0, 250000000};
+        nanosleep(&nap, NULL);
+        follow_write(w, vm, b * 100, (b + 1) * 100);
+    }
+    assert_int_equal(journal_writer_close(w), 0);
+    /* Wait (up to 30 s) until an emission covers all 400 ticks: 399 transitions. */
+    long steps = -1;
+    for (int i = 0; i < 300 && steps != 399; i++) {
+        struct timespec nap = {0, 100000000};
+        nanosleep(&nap, NULL);
+        size_t n;
+        char *text = (char *)tu_read_file(out, &n);
+        if (text) {
+            text[n] = '\0';
+            steps = last_profile_steps(text, NULL);
+            free(text);
+        }
+    }
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(steps, 399);
+
+    /* The followed profile has exactly the counts of profiling the finished journal. */
+    size_t n;
+    char *text = (char *)tu_read_file(out, &n);
+    text[n] = '\0';
+    struct profile *live = NULL;
+    assert_int_equal(last_profile_steps(text, &live), 399);
+    assert_non_null(live);
+    free(text);
+    struct result r = run("--metrics vm.mem.rss --fixedbound --fixedmin 0 --fixedmax 100 "
+                          "--states 4 %s",
+                          jdir);
+    assert_int_equal(r.status, 0);
+    struct profile *off = first_profile(r.out);
+    const struct mk_counts *a = &markov_series_chain(profile_metric(live, 0))->counts;
+    const struct mk_counts *b = &markov_series_chain(profile_metric(off, 0))->counts;
+    for (uint32_t i = 0; i < 4; i++)
+        for (uint32_t k = 0; k < 4; k++)
+            assert_int_equal(mk_counts_get(a, 1, i, k), mk_counts_get(b, 1, i, k));
+    char **files;
+    uint64_t gaps;
+    assert_int_equal(journal_list_files(jdir, &files, &gaps), 0);
+    size_t nf = 0;
+    while (files[nf])
+        nf++;
+    print_message("followed %zu segments\n", nf);
+    assert_true(nf >= 3);
+    journal_paths_free(files);
+    profile_free(live);
+    profile_free(off);
+    result_free(&r);
+    free(out);
+    free(errf);
+    free(jdir);
+}
+
 static void expect_failure(int status, const char *needle, const char *fmt, const char *arg) {
     struct result r = run(fmt, arg);
     assert_int_equal(r.status, status);
@@ -311,6 +448,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_counts),
         cmocka_unit_test(test_evaluate_by_hand),
+        cmocka_unit_test(test_follow),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_bitbrains),
     };

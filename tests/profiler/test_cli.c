@@ -397,6 +397,80 @@ static void test_follow(void **state) {
     free(jdir);
 }
 
+/* --phases and --joint through the CLI: metric a holds ~20 for 200 steps then ~80 (a clear level
+ * change), b alternates 10/90 every 7 steps. Expected: two phases of a split at step 200 (±5),
+ * and a joint chain over (a, b) whose states are a * 4 + b, whose marginals are exactly the
+ * per-metric chains' counts. */
+static void test_phases_joint(void **state) {
+    (void)state;
+    char *csv = tu_path(tmp, "pj.csv");
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fprintf(f, "t,a,b\n");
+    uint32_t seed = 3;
+    for (int i = 0; i < 400; i++) {
+        seed = seed * 1103515245u + 12345u;
+        double noise = ((double)(seed >> 16) / 65536.0 - 0.5) * 10.0;
+        fprintf(f, "%d,%.2f,%d\n", 1700000000 + i * 60, (i < 200 ? 20.0 : 80.0) + noise,
+                (i / 7) % 2 ? 90 : 10);
+    }
+    assert_int_equal(fclose(f), 0);
+    struct result r = run("--metrics a,b --fixedbound --fixedmin 0 --fixedmax 100 --states 4 "
+                          "--phases --joint %s",
+                          csv);
+    assert_int_equal(r.status, 0);
+    json_error_t je;
+    json_t *p = json_loads(r.out, JSON_DISABLE_EOF_CHECK, &je);
+    assert_non_null(p);
+    json_t *ph = json_object_get(json_object_get(json_object_get(p, "metrics"), "a"), "phases");
+    json_t *seg = json_object_get(ph, "segments");
+    assert_int_equal(json_array_size(seg), 2);
+    json_int_t cut = json_integer_value(json_array_get(json_array_get(seg, 1), 1));
+    print_message("phase change detected at step %lld (true: 200)\n", (long long)cut);
+    assert_true(cut >= 195 && cut <= 205);
+    /* Phase-transition matrix: one change, otherwise staying. */
+    json_t *tx = json_object_get(ph, "tx");
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(tx, 0), 1)), 1);
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(tx, 1), 0)), 0);
+
+    json_t *joint = json_object_get(p, "joint");
+    assert_non_null(joint);
+    json_t *occ = json_object_get(joint, "occupancy");
+    assert_int_equal(json_array_size(occ), 16);
+    json_int_t total = 0;
+    for (size_t i = 0; i < 16; i++)
+        total += json_integer_value(json_array_get(occ, i));
+    assert_int_equal(total, 400);
+    /* Marginals of the joint order-1 counts equal the per-metric chains. */
+    struct profile *pr = first_profile(r.out);
+    long marg[2][4][4] = {{{0}}};
+    json_t *o1 = json_object_get(json_array_get(json_object_get(joint, "orders"), 0), "rows");
+    const char *key;
+    json_t *row;
+    long jtotal = 0;
+    json_object_foreach(o1, key, row) {
+        long from = strtol(key, NULL, 10);
+        json_t *cnt = json_object_get(row, "counts");
+        for (size_t k = 0; k < json_array_size(cnt); k++) {
+            long c = (long)json_integer_value(json_array_get(cnt, k));
+            marg[0][from / 4][k / 4] += c;
+            marg[1][from % 4][k % 4] += c;
+            jtotal += c;
+        }
+    }
+    assert_int_equal(jtotal, 399);
+    for (size_t m = 0; m < 2; m++) {
+        const struct mk_counts *c = &markov_series_chain(profile_metric(pr, m))->counts;
+        for (uint32_t i = 0; i < 4; i++)
+            for (uint32_t k = 0; k < 4; k++)
+                assert_int_equal(marg[m][i][k], (long)mk_counts_get(c, 1, i, k));
+    }
+    profile_free(pr);
+    json_decref(p);
+    result_free(&r);
+    free(csv);
+}
+
 static void expect_failure(int status, const char *needle, const char *fmt, const char *arg) {
     struct result r = run(fmt, arg);
     assert_int_equal(r.status, status);
@@ -449,6 +523,7 @@ int main(void) {
         cmocka_unit_test(test_exact_counts),
         cmocka_unit_test(test_evaluate_by_hand),
         cmocka_unit_test(test_follow),
+        cmocka_unit_test(test_phases_joint),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_bitbrains),
     };

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1104,6 +1105,75 @@ static void test_synth(void **state) {
     free(path);
 }
 
+/* dump --follow: main.pxj grows from its first tick to its end in three appends while one dump
+ * follows it; after SIGTERM it exits 0 having printed exactly the plain dump of the whole file. */
+static void test_dump_follow(void **state) {
+    (void)state;
+    unsigned char *data;
+    size_t len;
+    char *live = copy_main("follow.pxj", &data, &len);
+    assert_int_equal(tu_write_file(live, data, (size_t)tick_end[0]), 0);
+    char *outp = tu_path(dir, "follow.out"), *errp = tu_path(dir, "follow.err");
+    char a0[] = PROXJOURNAL_BIN, a1[] = "dump", a2[] = "--follow";
+    char *argv[] = {a0, a1, a2, live, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, PROXJOURNAL_BIN, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    /* Appends cut mid-frame on purpose: the follower must wait, not report damage. */
+    size_t cuts[] = {(size_t)tick_end[2] + 5, (size_t)tick_end[NTICKS / 2] + 17, len};
+    size_t done = (size_t)tick_end[0];
+    for (size_t i = 0; i < 3; i++) {
+        struct timespec nap = {0, 300000000};
+        nanosleep(&nap, NULL);
+        FILE *f = fopen(live, "ab");
+        assert_non_null(f);
+        assert_int_equal(fwrite(data + done, 1, cuts[i] - done, f), cuts[i] - done);
+        assert_int_equal(fclose(f), 0);
+        done = cuts[i];
+    }
+    struct run whole;
+    pj(&whole, "dump", live, NULL);
+    expect_ok(&whole, 0, "plain dump");
+    /* Wait (up to 20 s) until the follower has printed everything, then stop it. */
+    size_t n = 0;
+    for (int i = 0; i < 200; i++) {
+        struct timespec nap = {0, 100000000};
+        nanosleep(&nap, NULL);
+        unsigned char *b = tu_read_file(outp, &n);
+        free(b);
+        if (n >= whole.outlen)
+            break;
+    }
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        assert_int_equal(errno, EINTR);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    size_t olen, elen;
+    char *out = slurp(outp, &olen), *err = slurp(errp, &elen);
+    assert_int_equal(elen, 0);
+    assert_int_equal(olen, whole.outlen);
+    assert_memory_equal(out, whole.out, olen);
+    /* --follow takes one journal. */
+    struct run r;
+    pj(&r, "dump", "--follow", live, live, NULL);
+    expect_error(&r, 2, "exactly one", "--follow with two paths");
+    run_free(&r);
+    run_free(&whole);
+    free(out);
+    free(err);
+    free(outp);
+    free(errp);
+    free(live);
+    free(data);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
@@ -1114,6 +1184,7 @@ int main(void) {
         cmocka_unit_test(test_dump_rate),    cmocka_unit_test(test_dump_json),
         cmocka_unit_test(test_dump_influx),  cmocka_unit_test(test_cat),
         cmocka_unit_test(test_info),         cmocka_unit_test(test_synth),
+        cmocka_unit_test(test_dump_follow),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

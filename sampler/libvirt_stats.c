@@ -423,8 +423,12 @@ static int parse_net(struct lvs_domain *d, const char *rest, const virTypedParam
 static int parse_block(struct lvs_domain *d, const char *rest, const virTypedParameter *p) {
     size_t idx;
     const char *f;
+    if (strcmp(rest, "count") == 0) {
+        d->valid |= LVS_D_BLOCK;
+        return 0;
+    }
     if (!split_index(rest, &idx, &f))
-        return 0; /* block.count */
+        return 0;
     size_t old = d->ndisk;
     int r = ensure_index((void **)&d->disk, &d->ndisk, &d->disk_cap, idx, sizeof(*d->disk));
     if (r < 0)

@@ -10,12 +10,13 @@
  *
  * Interface direction: libvirt's net.N.rx.* / tx.* are read from the host side of the device
  * (/proc/net/dev) by virNetDevTapInterfaceStats(ifname, stats, swapped) with
- * swapped = !virDomainNetTypeSharesHostView(net): for tap-backed types (bridge, network) libvirt
- * swaps rx/tx so they are in the GUEST's direction (rx = what the guest received); for the types
- * libvirt says "share the host view" (macvtap 'direct', and in libvirt's code also 'ethernet')
- * it does not swap. This module passes libvirt's values through unchanged, so struct lvs_nic is
- * in libvirt's convention. NOT yet verified here against a tap's own counters (the lab's spinner
- * domain has no NIC): a collector that needs certainty should read the tap (net.N.name) itself.
+ * swapped = !virDomainNetTypeSharesHostView(net): for tap-backed types libvirt swaps rx/tx so
+ * they are in the GUEST's direction (rx = what the guest received); for macvtap ('direct') it
+ * does not swap, and a macvtap's own rx already is what the guest receives. Either way the
+ * values are the guest's view. Measured with libvirt 9.0 (tests/lab, test_lab_sampler_libvirt_io)
+ * on a type='ethernet' tap: net.0.rx.bytes equals the tap's own tx_bytes
+ * (/sys/class/net/TAP/statistics) and net.0.tx.bytes its rx_bytes. This module passes the
+ * values through unchanged.
  *
  * PIDs and vCPU TIDs: the domain's QEMU PID from RUNDIR/NAME.pid (RUNDIR default
  * /run/libvirt/qemu), vCPU TIDs from the status XML RUNDIR/NAME.xml (<vcpu id='N' pid='TID'/>,
@@ -76,6 +77,7 @@ enum {
     LVS_D_VCPU_COUNT = 1u << 4, /* vcpu.current, vcpu.maximum */
     LVS_D_PID = 1u << 5,        /* pid (from RUNDIR/NAME.pid) */
     LVS_D_VCPU_TIDS = 1u << 6,  /* vcpu[].tid from the status XML */
+    LVS_D_BLOCK = 1u << 7,      /* block.count: the block group came, disk[] is every disk */
 };
 
 /* balloon.* (KiB unless stated; see virConnectGetAllDomainStats docs). */

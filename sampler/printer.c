@@ -38,7 +38,7 @@ static struct dv dv_add(struct dv a, struct dv b) {
 /* Per-VM figures the printers show. */
 struct vm_view {
     struct dv cpu_used, cpu_steal, cpu_other, cpu_other_steal, cpu_vhost, cpu_used_vcpus;
-    struct dv cg_cpu;
+    struct dv cg_cpu, lv_cpu;
     struct dv mem_rss, mem_configured, mem_swap, minflt, majflt;
     struct dv io_read, io_write, io_rchar, io_wchar, blkio_delay;
     struct dv net_rx, net_tx, net_rx_pkts, net_tx_pkts;
@@ -63,6 +63,7 @@ static void vm_view(const struct sampler *s, const struct vm *v, struct vm_view 
         w->cpu_used_vcpus.ok = false;
     }
     w->cg_cpu = val(s, e, V_CG_USAGE, 100.0 / 1e6);
+    w->lv_cpu = val(s, e, V_LV_CPU_TIME, pct);
     w->mem_rss = val(s, e, V_MEM_RSS, 1);
     w->mem_configured = val(s, e, V_MEM_CONFIGURED, 1);
     w->mem_swap = val(s, e, V_MEM_SWAP, 1);
@@ -183,6 +184,10 @@ static json_t *vm_json(const struct sampler *s, const struct vm *v) {
     json_object_set_new(d, "UUID", jstr(v->src.uuid));
     json_object_set_new(d, "pid", json_integer(v->src.pid));
     json_object_set_new(d, "vcpus", v->src.vcpus > 0 ? json_integer(v->src.vcpus) : json_null());
+    /* How the vCPU threads are known; null: unknown, cpu_used/cpu_steal missing, cpu_other is
+     * the whole process. */
+    static const char *const from[] = {NULL, "names", "qmp"};
+    json_object_set_new(d, "vcpu_threads_from", jstr(v->vcpu_from < 3 ? from[v->vcpu_from] : NULL));
     json_object_set_new(d, "cpu_used", jnum(w.cpu_used));
     json_object_set_new(d, "cpu_steal", jnum(w.cpu_steal));
     json_object_set_new(d, "cpu_other", jnum(w.cpu_other));
@@ -190,13 +195,15 @@ static json_t *vm_json(const struct sampler *s, const struct vm *v) {
     json_object_set_new(d, "cpu_vhost", jnum(w.cpu_vhost));
     json_object_set_new(d, "cpu_used_of_vcpus", jnum(w.cpu_used_vcpus));
     json_object_set_new(d, "cgroup_cpu", jnum(w.cg_cpu));
+    json_object_set_new(d, "cpu_libvirt", jnum(w.lv_cpu)); /* libvirt cpu.time, % of one core */
     json_object_set_new(d, "mem", jnum(w.mem_rss));
     json_object_set_new(d, "mem_configured", jnum(w.mem_configured));
     json_object_set_new(d, "mem_swap", jnum(w.mem_swap));
     json_object_set_new(d, "minflt_per_s", jnum(w.minflt));
     json_object_set_new(d, "majflt_per_s", jnum(w.majflt));
     json_object_set_new(d, "mem_balloon", jnum(w.balloon));
-    /* The guest's view of its disks (QMP query-blockstats), summed over its disks. */
+    /* The guest's view of its disks (QMP query-blockstats or libvirt block.N.*), summed over
+     * its disks; per disk in "disks". */
     json_object_set_new(d, "disk_read_Bps", jnum(w.disk_rd));
     json_object_set_new(d, "disk_write_Bps", jnum(w.disk_wr));
     json_object_set_new(d, "disk_read_iops", jnum(w.disk_rd_ops));
@@ -220,6 +227,8 @@ static json_t *vm_json(const struct sampler *s, const struct vm *v) {
         json_object_set_new(c, "tid", json_integer(v->vcpus[k].tid));
         json_object_set_new(c, "used", jnum(val(s, &v->vcpus[k].e, C_RUN, 100.0 / 1e9)));
         json_object_set_new(c, "steal", jnum(val(s, &v->vcpus[k].e, C_WAIT, 100.0 / 1e9)));
+        json_object_set_new(c, "libvirt_used",
+                            jnum(val(s, &v->vcpus[k].e, C_LV_TIME, 100.0 / 1e9)));
         json_array_append_new(vc, c);
     }
     json_object_set_new(d, "vcpu", vc);
@@ -235,6 +244,19 @@ static json_t *vm_json(const struct sampler *s, const struct vm *v) {
         json_array_append_new(nics, n);
     }
     json_object_set_new(d, "nics", nics);
+    json_t *disks = json_array();
+    for (size_t k = 0; k < v->nvdisks; k++) {
+        json_t *n = json_object();
+        const struct ent *e = &v->vdisks[k].e;
+        json_object_set_new(n, "name", json_string(v->vdisks[k].name));
+        json_object_set_new(n, "read_Bps", jnum(val(s, e, D_RD_BYTES, 1)));
+        json_object_set_new(n, "write_Bps", jnum(val(s, e, D_WR_BYTES, 1)));
+        json_object_set_new(n, "read_iops", jnum(val(s, e, D_RD_OPS, 1)));
+        json_object_set_new(n, "write_iops", jnum(val(s, e, D_WR_OPS, 1)));
+        json_object_set_new(n, "capacity", jnum(val(s, e, D_CAPACITY, 1)));
+        json_array_append_new(disks, n);
+    }
+    json_object_set_new(d, "disks", disks);
     return d;
 }
 

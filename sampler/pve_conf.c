@@ -26,6 +26,31 @@ static int64_t parse_num(const char *p, size_t len) {
     return v;
 }
 
+/* A count of vCPUs, cores or sockets: 1..PVE_MAX_VCPUS, else -1 (malformed or absurd). */
+static int32_t parse_count(const char *p, size_t len) {
+    int64_t v = parse_num(p, len);
+    return v >= 1 && v <= PVE_MAX_VCPUS ? (int32_t)v : -1;
+}
+
+/* memory: N, or the property-string form current=N (N in MiB; "current" is the default key). */
+static int64_t parse_memory(const char *v, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && v[j] != ',') {
+            j++;
+        }
+        if (j - i > 8 && memcmp(v + i, "current=", 8) == 0) {
+            return parse_num(v + i + 8, j - i - 8);
+        }
+        if (i == 0 && memchr(v, '=', j) == NULL) {
+            return parse_num(v, j);
+        }
+        i = j + 1;
+    }
+    return -1;
+}
+
 /* smbios1: uuid=...,manufacturer=... */
 static void parse_smbios1(const char *v, size_t len, struct pve_conf *out) {
     size_t i = 0;
@@ -82,13 +107,13 @@ int pve_conf_parse(const char *buf, size_t len, struct pve_conf *out) {
             memcpy(out->name, v, n);
             out->name[n] = '\0';
         } else if (key_is(line, klen, "memory")) {
-            out->memory_mib = parse_num(v, vlen);
+            out->memory_mib = parse_memory(v, vlen);
         } else if (key_is(line, klen, "cores")) {
-            out->cores = (int32_t)parse_num(v, vlen);
+            out->cores = parse_count(v, vlen);
         } else if (key_is(line, klen, "sockets")) {
-            out->sockets = (int32_t)parse_num(v, vlen);
+            out->sockets = parse_count(v, vlen);
         } else if (key_is(line, klen, "vcpus")) {
-            out->vcpus = (int32_t)parse_num(v, vlen);
+            out->vcpus = parse_count(v, vlen);
         } else if (key_is(line, klen, "smbios1")) {
             parse_smbios1(v, vlen, out);
         } else if (klen > 3 && klen <= 5 && memcmp(line, "net", 3) == 0) {
@@ -102,9 +127,10 @@ int pve_conf_parse(const char *buf, size_t len, struct pve_conf *out) {
 }
 
 int32_t pve_conf_vcpus(const struct pve_conf *c) {
-    int32_t cores = c->cores > 0 ? c->cores : 1, sockets = c->sockets > 0 ? c->sockets : 1;
+    int64_t cores = c->cores > 0 ? c->cores : 1, sockets = c->sockets > 0 ? c->sockets : 1;
     if (c->vcpus > 0) {
         return c->vcpus;
     }
-    return cores * sockets;
+    /* each is at most PVE_MAX_VCPUS: the product fits, and too many is no answer */
+    return cores * sockets <= PVE_MAX_VCPUS ? (int32_t)(cores * sockets) : -1;
 }

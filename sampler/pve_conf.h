@@ -11,16 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PVE_NAME_MAX 128
-#define PVE_MAX_NETS 32
+#define PVE_NAME_MAX  128
+#define PVE_MAX_NETS  32
+#define PVE_MAX_VCPUS 8192 /* more vCPUs than any QEMU machine takes: the config is wrong */
 
 struct pve_conf {
     char name[PVE_NAME_MAX]; /* "name:", "" when absent */
     char uuid[37];           /* "smbios1: uuid=...", "" when absent or malformed */
-    int64_t memory_mib;      /* "memory:", -1 when absent */
-    int32_t cores;           /* "cores:", -1 when absent (Proxmox default 1) */
-    int32_t sockets;         /* "sockets:", -1 when absent (default 1) */
-    int32_t vcpus;           /* "vcpus:" (hot-plugged vCPUs online), -1 when absent */
+    int64_t memory_mib;      /* "memory: N" or "memory: current=N", -1 when absent */
+    int32_t cores;           /* "cores:" (default 1); -1 when absent or not 1..PVE_MAX_VCPUS */
+    int32_t sockets;         /* "sockets:" (default 1); -1 likewise */
+    int32_t vcpus;           /* "vcpus:" (hot-plugged vCPUs online); -1 likewise */
     uint32_t nnets;          /* netN keys, in file order */
     uint8_t nets[PVE_MAX_NETS];
 };
@@ -29,7 +30,8 @@ struct pve_conf {
  * line of the live section has no "key:" form (the file is not a Proxmox config). */
 int pve_conf_parse(const char *buf, size_t len, struct pve_conf *out);
 
-/* vCPUs the VM starts with: vcpus when set, else cores × sockets (defaults 1). */
+/* vCPUs the VM starts with: vcpus when set, else cores × sockets (defaults 1); -1 when that
+ * product exceeds PVE_MAX_VCPUS. */
 int32_t pve_conf_vcpus(const struct pve_conf *c);
 
 #endif

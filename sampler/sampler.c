@@ -22,9 +22,10 @@
 #include "source_internal.h"
 #include "xalloc.h"
 
-#define BUF_SIZE     (256 * 1024)
-#define STATUS_EVERY 5 /* ticks between reads of /proc/PID/status */
-#define SMALL_BUF    4096
+#define BUF_SIZE        (256 * 1024)
+#define STATUS_EVERY    5 /* ticks between reads of /proc/PID/status */
+#define SMALL_BUF       4096
+#define QMP_BACKOFF_MAX 32 /* ticks a QMP socket that keeps timing out rests at most */
 
 /*============================== schemas and entities ============================== */
 
@@ -65,6 +66,11 @@ static void schema_build(struct schema *sc, enum metric_scope scope, const char 
     sc->slot = xmalloc(n * sizeof(*sc->slot));
     sc->ids = xmalloc((n + 1) * sizeof(*sc->ids));
     sc->kind = xmalloc(n + 1);
+    sc->ncat = count;
+    sc->slot_of = xmalloc(count * sizeof(*sc->slot_of));
+    for (size_t i = 0; i < count; i++) {
+        sc->slot_of[i] = -1;
+    }
     sc->n = 0;
     for (size_t i = 0; i < n; i++) {
         int id = catalogue_find(names[i]);
@@ -73,6 +79,7 @@ static void schema_build(struct schema *sc, enum metric_scope scope, const char 
             continue;
         }
         sc->slot[i] = (int16_t)sc->n;
+        sc->slot_of[id] = (int16_t)sc->n;
         sc->ids[sc->n] = (uint32_t)id;
         sc->kind[sc->n] = (uint8_t)defs[id].kind;
         sc->n++;
@@ -81,6 +88,7 @@ static void schema_build(struct schema *sc, enum metric_scope scope, const char 
 
 static void schema_free(struct schema *sc) {
     free(sc->slot);
+    free(sc->slot_of);
     free(sc->ids);
     free(sc->kind);
 }
@@ -782,6 +790,45 @@ static void thr_close(struct thr *t) {
     close_fd(&t->fd_stat);
 }
 
+/* A thread exited: its group keeps its share. A vCPU thread known only from query-cpus-fast
+ * that goes away (unplugged, or a stale answer) makes the sampler ask QMP again. */
+static void thr_gone(struct vm *v, struct thr *t) {
+    if (t->group == G_VCPU && v->nvmap > 0) {
+        v->cpus_want = true;
+    }
+    thr_retire(v, t);
+    thr_close(t);
+}
+
+/* Puts t into the vCPU group when query-cpus-fast named its TID (several vCPUs on one thread,
+ * as with single-threaded TCG: the lowest index). first: the VM had no vCPU thread, so its
+ * vcpu_* values were missing: t brings its whole run time; otherwise only its future counts
+ * there (its past stays where it ran, as for a renamed thread). Returns whether t is a vCPU. */
+static bool thr_map_vcpu(struct vm *v, struct thr *t, bool first) {
+    int32_t idx = -1;
+    for (size_t i = 0; i < v->nvmap; i++) {
+        if (v->vmap[i].thread_id == t->tid && (idx < 0 || v->vmap[i].cpu_index < idx)) {
+            idx = v->vmap[i].cpu_index;
+        }
+    }
+    if (idx < 0) {
+        return false;
+    }
+    if (t->group != G_VCPU) {
+        /* its old group keeps what it ran there (blkio is per VM: unchanged) */
+        v->adj_run[t->group] += (int64_t)t->run;
+        v->adj_wait[t->group] += (int64_t)t->wait;
+        t->group = G_VCPU;
+        if (!first) {
+            v->adj_run[G_VCPU] -= (int64_t)t->run;
+            v->adj_wait[G_VCPU] -= (int64_t)t->wait;
+        }
+    }
+    t->vcpu = idx;
+    t->provisional = false; /* named like the main thread for good: never re-read */
+    return true;
+}
+
 /* Whether thread t was created after the previous tick (stat field 22 vs CLOCK_BOOTTIME). Reads
  * its current counters into t either way. */
 static bool thr_is_new(struct sampler *s, struct vm *v, struct thr *t) {
@@ -865,6 +912,9 @@ static void vm_scan_tasks(struct sampler *s, struct vm *v) {
                 t->fd_stat = open_at(v->dfd, path);
             }
             classify(t, comm);
+            if (t->group == G_OTHER && v->nvmap > 0) {
+                (void)thr_map_vcpu(v, t, true); /* counters not read yet: nothing to move */
+            }
             v->nthr++;
             /* A thread that appears after the VM was first seen and was created since the last
              * tick ran only within the interval: its whole time counts for its group. One that
@@ -885,8 +935,7 @@ static void vm_scan_tasks(struct sampler *s, struct vm *v) {
     close(tfd);
     for (size_t i = 0; i < v->nthr;) {
         if (!v->thr[i].seen) {
-            thr_retire(v, &v->thr[i]);
-            thr_close(&v->thr[i]);
+            thr_gone(v, &v->thr[i]);
             v->thr[i] = v->thr[--v->nthr];
             continue;
         }
@@ -944,8 +993,7 @@ static void vm_cpu(struct sampler *s, struct vm *v, uint64_t nthreads) {
         }
         if (n <= 0 || proc_schedstat_parse(b, (size_t)n, &ss) < 0) {
             /* exited since the last scan: it keeps its last values in the group's sum */
-            thr_retire(v, t);
-            thr_close(t);
+            thr_gone(v, t);
             *t = v->thr[--v->nthr];
             v->rescan = true;
             continue;
@@ -982,11 +1030,35 @@ static void vm_cpu(struct sampler *s, struct vm *v, uint64_t nthreads) {
                 (long long)v->adj_run[G_VCPU], (unsigned long long)wait[G_VCPU],
                 (long long)v->adj_wait[G_VCPU], (unsigned long long)count[G_VCPU]);
     }
+    /* vCPU threads are known by their names (with debug-threads=on, none yet is a real 0) or
+     * from query-cpus-fast; otherwise vcpu_* stay missing (never a guessed 0) and other_* hold
+     * the whole process. */
+    if (count[G_VCPU] > 0) {
+        v->vcpu_from = v->nvmap > 0 ? VCPU_FROM_QMP : VCPU_FROM_NAMES;
+    } else {
+        v->vcpu_from = v->src.debug_threads ? VCPU_FROM_NAMES : VCPU_FROM_UNKNOWN;
+    }
+    if (v->vcpu_from == VCPU_FROM_NAMES) {
+        v->cpus_want = false;
+    }
+    if ((s->coll & COLL_CPU) && v->vcpu_from == VCPU_FROM_UNKNOWN && !s->err[0] &&
+        (!s->qmp || !v->src.qmp[0] || !v->cpus_want || (v->qs && v->qs->err[1] < 0))) {
+        snprintf(s->err, sizeof(s->err),
+                 "vm %.64s (pid %d): vCPU threads unknown (no debug-threads=on, %s): "
+                 "vm.cpu.vcpu_* missing, vm.cpu.other_* is the whole process",
+                 v->src.name[0] ? v->src.name : "?", (int)v->src.pid,
+                 !s->qmp          ? "QMP off"
+                 : !v->src.qmp[0] ? "no QMP socket"
+                                  : "no query-cpus-fast answer");
+    }
     if (s->coll & COLL_CPU) {
         static const int f[G__N][3] = {{V_VCPU_RUN, V_VCPU_WAIT, V_VCPU_THREADS},
                                        {V_OTHER_RUN, V_OTHER_WAIT, V_OTHER_THREADS},
                                        {V_VHOST_RUN, V_VHOST_WAIT, V_VHOST_THREADS}};
         for (int g = 0; g < G__N; g++) {
+            if (g == G_VCPU && v->vcpu_from == VCPU_FROM_UNKNOWN) {
+                continue;
+            }
             int64_t r = (int64_t)run[g] + v->adj_run[g], w = (int64_t)wait[g] + v->adj_wait[g];
             sampler__set_u(&v->e, f[g][0], r > 0 ? (uint64_t)r : 0);
             sampler__set_u(&v->e, f[g][1], w > 0 ? (uint64_t)w : 0);
@@ -1146,6 +1218,7 @@ static struct vm *vm_open(struct sampler *s, const struct source_vm *sv) {
     struct vm *v = xcalloc(1, sizeof(*v));
 
     v->src = *sv;
+    v->cpus_want = !sv->debug_threads; /* asked in its first QMP session (if it has a socket) */
     snprintf(path, sizeof(path), "%d", (int)sv->pid);
     v->dfd = openat(s->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     v->fd_stat = open_at(v->dfd, "stat");
@@ -1219,6 +1292,7 @@ static void vm_close(struct sampler *s, struct vm *v) {
     close_fd(&v->dfd);
     free(v->thr);
     free(v->vcpus);
+    free(v->vmap);
     free(v);
 }
 
@@ -1278,7 +1352,30 @@ static struct vdisk_ent *vdisk_get(struct sampler *s, struct vm *v, const char *
     return d;
 }
 
-/* One QMP session for v (connect, queries, disconnect, under the client's deadline). */
+/* query-cpus-fast answered in a session: cache each vCPU's TID and move the threads it names
+ * into the vCPU group. A failed query (a QEMU without it) is not asked again for this VM. */
+static void vm_qmp_cpus(struct vm *v, const struct qmp_vm_stats *qs) {
+    bool first = true;
+
+    v->cpus_want = false;
+    if (!(qs->ok & QMP_Q_CPUS)) {
+        return;
+    }
+    v->vmap = xgrow(v->vmap, &v->capvmap, qs->cpus.count + 1, sizeof(*v->vmap));
+    memcpy(v->vmap, qs->cpus.cpu, qs->cpus.count * sizeof(*v->vmap));
+    v->nvmap = qs->cpus.count;
+    for (size_t i = 0; i < v->nthr; i++) {
+        first = first && v->thr[i].group != G_VCPU;
+    }
+    for (size_t i = 0; i < v->nthr; i++) {
+        (void)thr_map_vcpu(v, &v->thr[i], first);
+    }
+}
+
+/* One QMP session for v (connect, queries, disconnect, under the client's deadline). A session
+ * that times out costs the whole deadline, so the socket then rests for 1, 2, 4 ... up to
+ * QMP_BACKOFF_MAX ticks; an answer resets that. Other failures (no socket, refused, garbage)
+ * come back at once and are retried every tick. */
 static void vm_qmp(struct sampler *s, struct vm *v) {
     unsigned q = 0;
     if (s->coll & COLL_DISK) {
@@ -1287,13 +1384,29 @@ static void vm_qmp(struct sampler *s, struct vm *v) {
     if (s->coll & COLL_MEM) {
         q |= QMP_Q_BALLOON | QMP_Q_GUEST_STATS;
     }
+    if ((s->coll & COLL_CPU) && v->cpus_want) {
+        q |= QMP_Q_CPUS;
+    }
+    if (!q) {
+        return;
+    }
     if (!v->qs) {
         v->qs = xcalloc(1, sizeof(*v->qs));
     }
-    if (qmp_collect(s->qmp, v->src.qmp, q, v->qs) < 0) {
+    int r = qmp_collect(s->qmp, v->src.qmp, q, v->qs);
+    if (r == -ETIMEDOUT) {
+        uint64_t rest = (uint64_t)1 << (v->qmp_timeouts < 16 ? v->qmp_timeouts : 16);
+        v->qmp_timeouts++;
+        v->qmp_retry_tick = s->ticks + 1 + (rest < QMP_BACKOFF_MAX ? rest : QMP_BACKOFF_MAX);
+    }
+    if (r < 0) {
         return; /* missing for this tick */
     }
+    v->qmp_timeouts = 0;
     struct qmp_vm_stats *qs = v->qs;
+    if (q & QMP_Q_CPUS) {
+        vm_qmp_cpus(v, qs);
+    }
     if (qs->ok & QMP_Q_BLOCKSTATS) {
         for (size_t i = 0; i < v->nvdisks; i++) {
             v->vdisks[i].seen = false;
@@ -1349,8 +1462,8 @@ static void vms_qmp(struct sampler *s) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (i = 0; i < n; i++) {
         struct vm *v = s->vms[(start + i) % n];
-        if (!v->src.qmp[0]) {
-            continue;
+        if (!v->src.qmp[0] || s->ticks < v->qmp_retry_tick) {
+            continue; /* no socket, or resting after timeouts */
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         if ((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec) > budget) {
@@ -1359,6 +1472,107 @@ static void vms_qmp(struct sampler *s) {
         vm_qmp(s, v);
     }
     s->qmp_next = start + i;
+}
+
+/*============================== the source's own values ============================== */
+
+struct sink_ctx {
+    struct sampler *s;
+    struct vm *v;
+};
+
+/* The slot of catalogue metric id in sc, or -1 (unknown, disabled or another scope). */
+static int slot_of(const struct schema *sc, int id) {
+    return id >= 0 && (size_t)id < sc->ncat ? sc->slot_of[id] : -1;
+}
+
+/* Sets the values a source handed over, each only where the collectors read nothing this tick. */
+static void ent_fill(struct ent *e, const struct source_value *val, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int sl = slot_of(e->sc, val[i].metric);
+        if (sl >= 0 && e->cur[sl].type == JV_MISSING) {
+            e->cur[sl].type = JV_INT;
+            e->cur[sl].u = val[i].v;
+            e->sampled = true;
+        }
+    }
+}
+
+static void sink_vm(void *ctx, const struct source_value *val, size_t n) {
+    struct sink_ctx *c = ctx;
+    ent_fill(&c->v->e, val, n);
+}
+
+static void sink_vcpu(void *ctx, int32_t idx, int32_t tid, const struct source_value *val,
+                      size_t n) {
+    struct sink_ctx *c = ctx;
+    for (size_t i = 0; i < c->v->nvcpus; i++) {
+        struct vcpu_ent *k = &c->v->vcpus[i];
+        if (k->idx == idx && (tid < 0 || k->tid == tid)) {
+            ent_fill(&k->e, val, n);
+            return;
+        }
+    }
+}
+
+static void sink_disk(void *ctx, const char *name, const struct source_value *val, size_t n) {
+    struct sink_ctx *c = ctx;
+    struct vdisk_ent *d = NULL;
+    for (size_t i = 0; i < c->v->nvdisks; i++) {
+        if (strcmp(c->v->vdisks[i].name, name) == 0) {
+            d = &c->v->vdisks[i];
+            break;
+        }
+    }
+    if (!d) {
+        bool any = false; /* a disk entity is made only for values the journal records */
+        for (size_t i = 0; i < n && !any; i++) {
+            any = slot_of(&c->s->sch[SCH_VM_DISK], val[i].metric) >= 0;
+        }
+        if (!any) {
+            return;
+        }
+        d = vdisk_get(c->s, c->v, name);
+    }
+    d->seen = true;
+    ent_fill(&d->e, val, n);
+}
+
+static void sink_nic(void *ctx, const char *ifname, const struct source_value *val, size_t n) {
+    struct sink_ctx *c = ctx;
+    for (size_t i = 0; i < c->v->nnics; i++) {
+        if (strcmp(c->v->nics[i].ifname, ifname) == 0) {
+            ent_fill(&c->v->nics[i].e, val, n);
+            return;
+        }
+    }
+}
+
+/* The source's own values of every VM, after the collectors (which win where both read). A
+ * source that named all of a VM's disks (values() == 1) makes the others gone (detached). */
+static void vms_source_values(struct sampler *s) {
+    struct sink_ctx c = {s, NULL};
+    const struct source_sink sink = {&c, sink_vm, sink_vcpu, sink_disk, sink_nic};
+    for (size_t i = 0; i < s->nvms; i++) {
+        struct vm *v = s->vms[i];
+        c.v = v;
+        for (size_t k = 0; k < v->nvdisks; k++) {
+            v->vdisks[k].seen = false;
+        }
+        int r = s->src.ops->values(&s->src, &v->src, &sink);
+        if (r < 0 && !s->err[0]) {
+            snprintf(s->err, sizeof(s->err), "%s", s->src.ops->last_error(&s->src));
+        }
+        for (size_t k = 0; r == 1 && k < v->nvdisks;) {
+            if (!v->vdisks[k].seen) {
+                gone_push(s, &v->vdisks[k].e);
+                ent_fini(&v->vdisks[k].e);
+                v->vdisks[k] = v->vdisks[--v->nvdisks];
+                continue;
+            }
+            k++;
+        }
+    }
 }
 
 /*============================== the tick ============================== */
@@ -1452,6 +1666,9 @@ int sampler_tick(struct sampler *s) {
         if (r < 0 && !s->err[0]) {
             snprintf(s->err, sizeof(s->err), "%s", s->src.ops->last_error(&s->src));
         }
+    }
+    if (s->src.ops->values) {
+        vms_source_values(s);
     }
     s->host.sampled = true;
     s->ticks++;
@@ -1697,7 +1914,8 @@ int sampler_new(struct sampler **out, const struct sampler_opts *o, char *err, s
     schema_build(&s->sch[SCH_VCPU], SCOPE_VCPU, vcpu_names, NELEM(vcpu_names), s->coll);
     schema_build(&s->sch[SCH_VM_NIC], SCOPE_VM_NIC, vm_nic_names, NELEM(vm_nic_names), s->coll);
     schema_build(&s->sch[SCH_VM_DISK], SCOPE_VM_DISK, vm_disk_names, NELEM(vm_disk_names), s->coll);
-    if (!o->no_qmp && (s->coll & (COLL_DISK | COLL_MEM))) {
+    /* --cpu needs QMP only for VMs without debug-threads=on (query-cpus-fast, once each) */
+    if (!o->no_qmp && (s->coll & (COLL_DISK | COLL_MEM | COLL_CPU))) {
         s->qmp = qmp_client_new();
         if (s->qmp) {
             qmp_client_set_timeout(s->qmp, o->qmp_timeout_ms > 0 ? o->qmp_timeout_ms : 200);
@@ -1746,6 +1964,7 @@ int sampler_new(struct sampler **out, const struct sampler_opts *o, char *err, s
     cfg.sysfs = s->o.sysfs;
     cfg.pve_root = s->o.pve_root;
     cfg.uri = s->o.uri;
+    cfg.run_dir = s->o.libvirt_run_dir;
     cfg.discover_every = s->o.discover_every;
     cfg.verbose = s->o.verbose;
     ops = source_pick(s->o.source, &cfg);

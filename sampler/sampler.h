@@ -32,14 +32,16 @@ enum {
 };
 
 struct sampler_opts {
-    const char *procfs;   /* procfs root, default "/proc" */
-    const char *sysfs;    /* sysfs root, default "/sys" (cgroup v2 under SYSFS/fs/cgroup) */
-    const char *pve_root; /* Proxmox root prefix, default "" (the real paths) */
-    const char *uri;      /* libvirt URI */
+    const char *procfs;          /* procfs root, default "/proc" */
+    const char *sysfs;           /* sysfs root, default "/sys" (cgroup v2 under SYSFS/fs/cgroup) */
+    const char *pve_root;        /* Proxmox root prefix, default "" (the real paths) */
+    const char *uri;             /* libvirt URI */
+    const char *libvirt_run_dir; /* libvirt's NAME.pid / NAME.xml directory (NULL = default) */
     enum source_kind source;
     unsigned collectors;     /* COLL_* bits; 0 = all */
     unsigned discover_every; /* procfs source: full process scan every N ticks (0 = 1) */
-    bool no_qmp;             /* never talk to QMP (vm_disk, balloon and guest memory missing) */
+    bool no_qmp;             /* never talk to QMP (vm_disk, balloon and guest memory missing;
+                                vCPU threads of VMs without debug-threads=on unknown) */
     int qmp_timeout_ms;      /* one VM's QMP session deadline (0 = 200 ms) */
     int64_t qmp_budget_ns;   /* all QMP sessions of one tick together (0 = 400 ms); VMs past it
                                 are served first on the next tick */

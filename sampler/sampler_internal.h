@@ -176,6 +176,11 @@
     X(V_CG_PERIODS, "vm.cgroup.cpu.nr_periods") \
     X(V_CG_THROTTLED, "vm.cgroup.cpu.nr_throttled") \
     X(V_CG_THROTTLED_USEC, "vm.cgroup.cpu.throttled_usec") \
+    X(V_LV_CPU_TIME, "vm.cpu.libvirt_time") \
+    X(V_LV_CPU_USER, "vm.cpu.libvirt_user") \
+    X(V_LV_CPU_SYSTEM, "vm.cpu.libvirt_system") \
+    X(V_LV_STATE, "vm.libvirt.state") \
+    X(V_LV_REASON, "vm.libvirt.state_reason") \
     X(V_MEM_RSS, "vm.mem.rss") \
     X(V_MEM_RSS_ANON, "vm.mem.rss_anon") \
     X(V_MEM_RSS_FILE, "vm.mem.rss_file") \
@@ -241,7 +246,9 @@
 
 #define VCPU_FIELDS(X) \
     X(C_RUN, "vcpu.cpu.run") \
-    X(C_WAIT, "vcpu.cpu.wait")
+    X(C_WAIT, "vcpu.cpu.wait") \
+    X(C_LV_TIME, "vcpu.cpu.libvirt_time") \
+    X(C_LV_WAIT, "vcpu.cpu.libvirt_wait")
 
 #define VM_NIC_FIELDS(X) \
     X(N_RX_BYTES, "vm_nic.rx_bytes") \
@@ -253,7 +260,7 @@
     X(N_TX_ERRORS, "vm_nic.tx_errors") \
     X(N_TX_DROPS, "vm_nic.tx_drops")
 
-/* In the order of enum qmp_blk_field (qmp.h). */
+/* The first QMP_BLK_NFIELDS in the order of enum qmp_blk_field (qmp.h), then libvirt's sizes. */
 #define VM_DISK_FIELDS(X) \
     X(D_RD_BYTES, "vm_disk.rd_bytes") \
     X(D_WR_BYTES, "vm_disk.wr_bytes") \
@@ -267,7 +274,10 @@
     X(D_WR_FAILED, "vm_disk.wr_failed") \
     X(D_FLUSH_FAILED, "vm_disk.flush_failed") \
     X(D_WR_HIGHEST, "vm_disk.wr_highest_offset") \
-    X(D_IDLE, "vm_disk.idle_time")
+    X(D_IDLE, "vm_disk.idle_time") \
+    X(D_ALLOCATION, "vm_disk.allocation") \
+    X(D_CAPACITY, "vm_disk.capacity") \
+    X(D_PHYSICAL, "vm_disk.physical")
 // clang-format on
 
 #define X_ENUM(e, n) e,
@@ -299,6 +309,8 @@ struct schema {
     size_t nfields;
     const char *const *names; /* nfields catalogue names */
     int16_t *slot;            /* field -> value slot, -1 when disabled or unknown */
+    int16_t *slot_of;         /* catalogue index -> value slot, -1 (for source_sink values) */
+    size_t ncat;              /* entries of slot_of (the catalogue's size) */
     uint32_t *ids;            /* slot -> catalogue index */
     uint8_t *kind;            /* slot -> enum metric_kind */
     uint32_t n;               /* slots */
@@ -316,6 +328,10 @@ struct ent {
 };
 
 enum thr_group { G_VCPU = 0, G_OTHER, G_VHOST, G__N };
+
+/* How a VM's vCPU threads are known. Unknown (no debug-threads=on thread names, no QMP
+ * query-cpus-fast answer): vm.cpu.vcpu_* are missing and other_* hold every QEMU thread. */
+enum vcpu_from { VCPU_FROM_UNKNOWN = 0, VCPU_FROM_NAMES, VCPU_FROM_QMP };
 
 struct thr {
     int32_t tid;
@@ -363,6 +379,17 @@ struct vm {
     int64_t adj_blkio;
     uint64_t ticks;
     bool rescan; /* list the task directory again */
+    /* QMP: consecutive sessions that timed out, and the sampler tick before which the socket is
+     * not tried again (exponential backoff: a hung socket costs its deadline rarely, not every
+     * tick). */
+    uint32_t qmp_timeouts;
+    uint64_t qmp_retry_tick;
+    /* vCPU threads without debug-threads=on: query-cpus-fast's answer, asked once per VM
+     * instance and again only when a mapped vCPU thread goes away (cpus_want). */
+    bool cpus_want;
+    struct qmp_cpu *vmap;
+    size_t nvmap, capvmap;
+    uint8_t vcpu_from; /* enum vcpu_from of the last tick */
     struct ent e;
     struct vcpu_ent *vcpus;
     size_t nvcpus, capvcpus;

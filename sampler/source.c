@@ -127,6 +127,7 @@ int source__probe_qemu_age(int procfd, int32_t pid, struct source_vm *vm, double
     vm->starttime = st.starttime;
     vm->mem_bytes = cl.mem_bytes;
     vm->vcpus = cl.smp > 0 ? cl.smp : (cl.smp < 0 ? 1 : -1); /* QEMU's default is 1 vCPU */
+    vm->debug_threads = cl.debug_threads;
     if (cl.has_name) {
         source__copy(vm->name, sizeof(vm->name), cl.name);
     }

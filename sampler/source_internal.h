@@ -30,4 +30,12 @@ int source__pid_starttime(int procfd, int32_t pid, uint64_t *starttime, char *st
 /* Bounded copy that always NUL-terminates. */
 void source__copy(char *dst, size_t cap, const char *src);
 
+struct lvs_domain;
+
+/* The libvirt source's values() for one domain of a stats snapshot: its state, cpu.*, balloon.*,
+ * vcpu.N.*, block.N.* and net.N.* as catalogue metrics through sink (a parameter libvirt did
+ * not send is not handed over). Returns 1 when libvirt sent the block group (every disk was
+ * named), else 0. Exposed for tests. */
+int source__libvirt_values(const struct lvs_domain *d, const struct source_sink *sink);
+
 #endif

@@ -7,6 +7,13 @@
  * down (restart), the last known list is kept, so the /proc data of running VMs goes on; a VM
  * that exits meanwhile is dropped by its own /proc stat going away. libvirt's monitor socket is
  * never used for QMP (libvirt holds it: a second client hangs).
+ *
+ * The same call's statistics reach the journal through values(), as raw values in catalogue
+ * metrics: state, cpu.*, balloon.*, vcpu.N.time/wait, block.N.* (per disk, by target name) and
+ * net.N.* (per NIC; the sampler keeps them only where it could not read the tap itself). Not
+ * recorded because another metric already holds the same quantity: balloon.maximum
+ * (vm.mem.configured, from the VM's description), balloon.rss (vm.mem.rss from statm),
+ * vcpu.N.delay (vcpu.cpu.wait from schedstat). block.N.errors is Xen's only.
  * SPDX-License-Identifier: MIT */
 #include "source.h"
 
@@ -17,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalogue.h"
 #include "libvirt_stats.h"
 #include "proc_parse.h"
 #include "source_internal.h"
@@ -26,6 +34,7 @@ struct lv_vm {
     struct source_vm vm;
     int statfd;
     bool seen;
+    long dom; /* its domain in this tick's snapshot, or -1 (no data this tick) */
 };
 
 struct lv_src {
@@ -54,6 +63,7 @@ static int lv_init(struct source *src, const struct source_config *cfg) {
     }
     memset(&o, 0, sizeof(o));
     o.uri = cfg->uri;
+    o.run_dir = cfg->run_dir;
     p->lvs = lvs_new(&o, &e);
     if (!p->lvs) {
         snprintf(p->err, sizeof(p->err), "libvirt: cannot initialise (%s)", strerror(-e));
@@ -77,7 +87,7 @@ static bool lv_alive(struct lv_vm *k) {
     return st.state != 'Z' && st.state != 'X' && st.starttime == k->vm.starttime;
 }
 
-static void lv_add(struct lv_src *p, const struct lvs_domain *d, bool *ch) {
+static void lv_add(struct lv_src *p, const struct lvs_domain *d, long k, bool *ch) {
     struct source_vm vm;
     char path[32];
 
@@ -109,6 +119,7 @@ static void lv_add(struct lv_src *p, const struct lvs_domain *d, bool *ch) {
     p->vms[p->nvms].vm = vm;
     p->vms[p->nvms].statfd = fd;
     p->vms[p->nvms].seen = true;
+    p->vms[p->nvms].dom = k;
     p->nvms++;
     *ch = true;
 }
@@ -120,6 +131,9 @@ static int lv_list(struct source *src, struct source_vm *out, size_t cap, size_t
     int r = lvs_sample(p->lvs, &p->snap);
 
     p->first = false;
+    for (size_t i = 0; i < p->nvms; i++) {
+        p->vms[i].dom = -1;
+    }
     if (r >= 0) {
         for (size_t i = 0; i < p->nvms; i++) {
             p->vms[i].seen = false;
@@ -133,12 +147,13 @@ static int lv_list(struct source *src, struct source_vm *out, size_t cap, size_t
             for (size_t i = 0; i < p->nvms; i++) {
                 if (p->vms[i].vm.pid == d->pid && strcmp(p->vms[i].vm.uuid, d->uuid) == 0) {
                     p->vms[i].seen = true;
+                    p->vms[i].dom = (long)k;
                     known = true;
                     break;
                 }
             }
             if (!known) {
-                lv_add(p, d, &ch);
+                lv_add(p, d, (long)k, &ch);
             }
         }
         p->err[0] = '\0';
@@ -165,6 +180,174 @@ static int lv_list(struct source *src, struct source_vm *out, size_t cap, size_t
         out[i] = p->vms[i].vm;
     }
     return r < 0 ? r : 0;
+}
+
+/*============================== values ============================== */
+
+/* libvirt field -> catalogue metric; scale 1024 where libvirt says KiB and the catalogue bytes.
+ * id is resolved from the name once. */
+struct lv_map {
+    int field;
+    const char *name;
+    uint64_t scale;
+    int id;
+};
+
+enum { M_STATE, M_REASON, M_CPU_TIME, M_CPU_USER, M_CPU_SYSTEM, M_VCPU_TIME, M_VCPU_WAIT, M__N };
+
+static struct lv_map scalar_map[M__N] = {
+    {M_STATE, "vm.libvirt.state", 1, -1},           {M_REASON, "vm.libvirt.state_reason", 1, -1},
+    {M_CPU_TIME, "vm.cpu.libvirt_time", 1, -1},     {M_CPU_USER, "vm.cpu.libvirt_user", 1, -1},
+    {M_CPU_SYSTEM, "vm.cpu.libvirt_system", 1, -1}, {M_VCPU_TIME, "vcpu.cpu.libvirt_time", 1, -1},
+    {M_VCPU_WAIT, "vcpu.cpu.libvirt_wait", 1, -1},
+};
+
+static struct lv_map balloon_map[] = {
+    {LVS_BAL_CURRENT, "vm.mem.balloon_actual", 1024, -1},
+    {LVS_BAL_SWAP_IN, "vm.mem.guest_swap_in", 1024, -1},
+    {LVS_BAL_SWAP_OUT, "vm.mem.guest_swap_out", 1024, -1},
+    {LVS_BAL_MAJOR_FAULT, "vm.mem.guest_major_faults", 1, -1},
+    {LVS_BAL_MINOR_FAULT, "vm.mem.guest_minor_faults", 1, -1},
+    {LVS_BAL_UNUSED, "vm.mem.guest_free", 1024, -1},
+    {LVS_BAL_AVAILABLE, "vm.mem.guest_total", 1024, -1},
+    {LVS_BAL_USABLE, "vm.mem.guest_available", 1024, -1},
+    {LVS_BAL_DISK_CACHES, "vm.mem.guest_disk_caches", 1024, -1},
+    {LVS_BAL_HTLB_PGALLOC, "vm.mem.guest_hugetlb_alloc", 1, -1},
+    {LVS_BAL_HTLB_PGFAIL, "vm.mem.guest_hugetlb_fail", 1, -1},
+    {LVS_BAL_LAST_UPDATE, "vm.mem.guest_stats_updated", 1, -1},
+};
+
+static struct lv_map disk_map[] = {
+    {LVS_DISK_RD_REQS, "vm_disk.rd_ops", 1, -1},
+    {LVS_DISK_RD_BYTES, "vm_disk.rd_bytes", 1, -1},
+    {LVS_DISK_RD_TIMES, "vm_disk.rd_time", 1, -1},
+    {LVS_DISK_WR_REQS, "vm_disk.wr_ops", 1, -1},
+    {LVS_DISK_WR_BYTES, "vm_disk.wr_bytes", 1, -1},
+    {LVS_DISK_WR_TIMES, "vm_disk.wr_time", 1, -1},
+    {LVS_DISK_FL_REQS, "vm_disk.flush_ops", 1, -1},
+    {LVS_DISK_FL_TIMES, "vm_disk.flush_time", 1, -1},
+    {LVS_DISK_ALLOCATION, "vm_disk.allocation", 1, -1},
+    {LVS_DISK_CAPACITY, "vm_disk.capacity", 1, -1},
+    {LVS_DISK_PHYSICAL, "vm_disk.physical", 1, -1},
+};
+
+/* Already the guest's direction (libvirt_stats.h): rx is what the guest received. */
+static struct lv_map nic_map[] = {
+    {LVS_NIC_RX_BYTES, "vm_nic.rx_bytes", 1, -1}, {LVS_NIC_RX_PKTS, "vm_nic.rx_packets", 1, -1},
+    {LVS_NIC_RX_ERRS, "vm_nic.rx_errors", 1, -1}, {LVS_NIC_RX_DROP, "vm_nic.rx_drops", 1, -1},
+    {LVS_NIC_TX_BYTES, "vm_nic.tx_bytes", 1, -1}, {LVS_NIC_TX_PKTS, "vm_nic.tx_packets", 1, -1},
+    {LVS_NIC_TX_ERRS, "vm_nic.tx_errors", 1, -1}, {LVS_NIC_TX_DROP, "vm_nic.tx_drops", 1, -1},
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static void map_resolve(struct lv_map *m, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        m[i].id = catalogue_find(m[i].name);
+    }
+}
+
+/* The catalogue is a constant table: resolving once serves every source instance. */
+static void maps_resolve(void) {
+    static bool done;
+    if (done) {
+        return;
+    }
+    map_resolve(scalar_map, NELEM(scalar_map));
+    map_resolve(balloon_map, NELEM(balloon_map));
+    map_resolve(disk_map, NELEM(disk_map));
+    map_resolve(nic_map, NELEM(nic_map));
+    done = true;
+}
+
+static void push(struct source_value *val, size_t *n, const struct lv_map *m, uint64_t v) {
+    if (m->id < 0 || (m->scale > 1 && v > UINT64_MAX / m->scale)) {
+        return;
+    }
+    val[*n].metric = m->id;
+    val[*n].v = v * m->scale;
+    (*n)++;
+}
+
+/* Pushes every field of m that is valid in bits. */
+static void push_fields(struct source_value *val, size_t *n, const struct lv_map *m, size_t nm,
+                        const uint64_t *v, uint32_t bits) {
+    for (size_t i = 0; i < nm; i++) {
+        if (bits & (1u << m[i].field)) {
+            push(val, n, &m[i], v[m[i].field]);
+        }
+    }
+}
+
+int source__libvirt_values(const struct lvs_domain *d, const struct source_sink *k) {
+    struct source_value val[M__N + NELEM(balloon_map) + NELEM(disk_map) + NELEM(nic_map)];
+    size_t n = 0;
+
+    maps_resolve();
+    if ((d->valid & LVS_D_STATE) && d->state >= 0) {
+        push(val, &n, &scalar_map[M_STATE], (uint64_t)d->state);
+        if (d->reason >= 0) {
+            push(val, &n, &scalar_map[M_REASON], (uint64_t)d->reason);
+        }
+    }
+    if (d->valid & LVS_D_CPU_TIME) {
+        push(val, &n, &scalar_map[M_CPU_TIME], d->cpu_time_ns);
+    }
+    if (d->valid & LVS_D_CPU_USER) {
+        push(val, &n, &scalar_map[M_CPU_USER], d->cpu_user_ns);
+    }
+    if (d->valid & LVS_D_CPU_SYSTEM) {
+        push(val, &n, &scalar_map[M_CPU_SYSTEM], d->cpu_system_ns);
+    }
+    push_fields(val, &n, balloon_map, NELEM(balloon_map), d->balloon, d->balloon_valid);
+    if (n > 0) {
+        k->vm(k->ctx, val, n);
+    }
+    for (size_t i = 0; i < d->nvcpu; i++) {
+        const struct lvs_vcpu *c = &d->vcpu[i];
+        n = 0;
+        if (c->valid & LVS_V_TIME) {
+            push(val, &n, &scalar_map[M_VCPU_TIME], c->time_ns);
+        }
+        if (c->valid & LVS_V_WAIT) {
+            push(val, &n, &scalar_map[M_VCPU_WAIT], c->wait_ns);
+        }
+        if (n > 0) {
+            k->vcpu(k->ctx, (int32_t)i, (c->valid & LVS_V_TID) ? c->tid : -1, val, n);
+        }
+    }
+    /* Every disk is named, with or without values (a busy domain under NOWAIT may come without
+     * its block statistics): a disk not named is one that is gone. */
+    for (size_t i = 0; i < d->ndisk; i++) {
+        if (d->disk[i].name[0]) {
+            n = 0;
+            push_fields(val, &n, disk_map, NELEM(disk_map), d->disk[i].v, d->disk[i].valid);
+            k->disk(k->ctx, d->disk[i].name, val, n);
+        }
+    }
+    for (size_t i = 0; i < d->nnic; i++) {
+        n = 0;
+        push_fields(val, &n, nic_map, NELEM(nic_map), d->nic[i].v, d->nic[i].valid);
+        if (d->nic[i].name[0] && n > 0) {
+            k->nic(k->ctx, d->nic[i].name, val, n);
+        }
+    }
+    return (d->valid & LVS_D_BLOCK) ? 1 : 0;
+}
+
+static int lv_values(struct source *src, const struct source_vm *vm,
+                     const struct source_sink *sink) {
+    struct lv_src *p = src->priv;
+    for (size_t i = 0; i < p->nvms; i++) {
+        const struct lv_vm *k = &p->vms[i];
+        if (k->vm.pid == vm->pid && k->vm.starttime == vm->starttime) {
+            if (k->dom < 0 || (size_t)k->dom >= p->snap.count) {
+                return 0; /* libvirtd unreachable this tick: missing, nothing forgotten */
+            }
+            return source__libvirt_values(&p->snap.dom[k->dom], sink);
+        }
+    }
+    return 0;
 }
 
 static const char *lv_last_error(const struct source *src) {
@@ -194,6 +377,7 @@ const struct source_ops source_libvirt_ops = {
     .init = lv_init,
     .list = lv_list,
     .sample = NULL,
+    .values = lv_values,
     .last_error = lv_last_error,
     .fini = lv_fini,
 };

@@ -17,8 +17,8 @@
 
 /* The fixed unit vocabulary; METRICS.md lists the same words in its "Units" section. */
 static const char *const units[] = {
-    "bytes", "sectors(512B)", "jiffies", "ns",  "us",      "ms",     "epoch_s",
-    "kHz",   "Mbit/s",        "%",       "ops", "packets", "events", "count",
+    "bytes", "sectors(512B)", "jiffies", "ns",     "us",    "ms",   "epoch_s", "kHz", "Mbit/s",
+    "%",     "ops",           "packets", "events", "count", "code",
 };
 
 /* The sampler flags that enable collectors. */
@@ -259,6 +259,13 @@ static const struct required required[] = {
     {"host_disk.read_sectors", CTR, SCOPE_HOST_DISK, METRIC_INT, "sectors(512B)"},
     {"host_disk.in_flight", GAU, SCOPE_HOST_DISK, METRIC_INT, "count"},
     {"host_nic.rx_bytes", CTR, SCOPE_HOST_NIC, METRIC_INT, "bytes"},
+    /* The libvirt source hands these over by name (sampler/source_libvirt.c). */
+    {"vm.libvirt.state", GAU, SCOPE_VM, METRIC_INT, "code"},
+    {"vm.libvirt.state_reason", GAU, SCOPE_VM, METRIC_INT, "code"},
+    {"vm.cpu.libvirt_time", CTR, SCOPE_VM, METRIC_INT, "ns"},
+    {"vcpu.cpu.libvirt_time", CTR, SCOPE_VCPU, METRIC_INT, "ns"},
+    {"vm_disk.capacity", GAU, SCOPE_VM_DISK, METRIC_INT, "bytes"},
+    {"vm_disk.wr_bytes", CTR, SCOPE_VM_DISK, METRIC_INT, "bytes"},
 };
 
 static void test_required(void **state) {

@@ -1,8 +1,10 @@
 /* fuzz_proc_parse.c: libFuzzer target for every /proc, /sys, cgroup and QEMU command-line parser.
  * The first byte picks the parser, the rest is the file content (no NUL terminator, so ASan
  * catches any read past the end). Seeds: tests/fuzz/corpus/proc/ (real files from datasets/proc
- * with the selector byte in front).
+ * with the selector byte in front; 12-pve-kvm-wrapper and 12-hand-no-debug-threads are command
+ * lines as Proxmox's kvm and a user starting QEMU by hand write them).
  * SPDX-License-Identifier: MIT */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -98,8 +100,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     case 12: {
         struct qemu_cmdline q;
-        if (qemu_cmdline_parse(b, len, &q) == 0 && q.has_name && strlen(q.name) >= sizeof(q.name)) {
-            abort();
+        if (qemu_cmdline_parse(b, len, &q) == 0) {
+            /* every string ends inside its array, lists stay bounded, a UUID is well formed */
+            bool bad = !memchr(q.name, '\0', sizeof(q.name)) ||
+                       !memchr(q.pidfile, '\0', sizeof(q.pidfile)) ||
+                       q.nifnames > QEMU_MAX_IFNAMES || q.nqmp > QEMU_MAX_QMP ||
+                       (q.has_uuid && !qemu_uuid_valid(q.uuid)) || q.smp == 0 || q.smp < -1 ||
+                       q.mem_bytes < -1;
+            for (size_t i = 0; i < q.nifnames && i < QEMU_MAX_IFNAMES; i++) {
+                bad = bad || !memchr(q.ifnames[i], '\0', sizeof(q.ifnames[i]));
+            }
+            for (size_t i = 0; i < q.nqmp && i < QEMU_MAX_QMP; i++) {
+                bad = bad || !memchr(q.qmp[i], '\0', sizeof(q.qmp[i]));
+            }
+            if (bad) {
+                abort();
+            }
         }
         break;
     }

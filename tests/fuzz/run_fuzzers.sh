@@ -23,11 +23,16 @@ case $secs in '' | *[!0-9]*) usage ;; esac
 src=$(cd "$(dirname "$0")/../.." && pwd)
 fuzzdir=$src/tests/fuzz
 
-cmake -S "$src" -B "$build" -DENABLE_FUZZ=ON -DCMAKE_C_COMPILER=clang -DBUILD_TESTING=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" --target fuzz_proc_parse fuzz_journal_reader
+# target:corpus directory name (every libFuzzer target of tests/fuzz/CMakeLists.txt)
+targets="fuzz_proc_parse:proc fuzz_pve_conf:pve_conf fuzz_journal_reader:journal"
+bins=
+for entry in $targets; do
+    bins="$bins ${entry%%:*}"
+done
 
-# target:corpus directory name
-targets="fuzz_proc_parse:proc fuzz_journal_reader:journal"
+cmake -S "$src" -B "$build" -DENABLE_FUZZ=ON -DCMAKE_C_COMPILER=clang -DBUILD_TESTING=ON >/dev/null
+# shellcheck disable=SC2086 # one word per target
+cmake --build "$build" -j"$(nproc)" --target $bins
 
 failed=0
 for entry in $targets; do

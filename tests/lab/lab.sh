@@ -333,6 +333,7 @@ lab_tap_add() { # lab_tap_add NAME [CIDR]: create (and own) a tap; refuses an ex
 #   LAB_NAMESTYLE=guest (-name guest=NAME,...) | plain (-name NAME,...) LAB_DISK (image path)
 #   LAB_QEMU_ARGS (extra words) LAB_APPEND (extra kernel command line words, linux)
 #   LAB_QMPSTYLE=qmp (-qmp unix:PATH) | chardev (-chardev socket,path=PATH + -mon, as Proxmox)
+#   LAB_DEBUG_THREADS=on | off (-name ...,debug-threads=on or not: vCPU thread names)
 # Sets LAB_PID and writes $LAB_RUN/vms/NAME.env (PID, START, PIDFILE, QMP, UUID, TAP, LOG, KIND).
 # Must run in the sourcing shell itself, not in $(...): QEMU gets PR_SET_PDEATHSIG=TERM from
 # setpriv, so it dies with the shell that started it even if that shell is SIGKILLed.
@@ -346,10 +347,12 @@ lab_start_vm() {
     local disk=${LAB_DISK:-$LAB_RUN/$name.raw} accel nameopt args=()
     ((${#qmp} < 100)) || lab_die "QMP socket path too long for sun_path: $qmp"
     if [[ ${LAB_NAMESTYLE:-plain} == guest ]]; then
-        nameopt="guest=$name,debug-threads=on"
+        nameopt="guest=$name"
     else
-        nameopt="$name,debug-threads=on"
+        nameopt="$name"
     fi
+    # LAB_DEBUG_THREADS=off: QEMU leaves every thread named like the main one ("qemu-system-x86")
+    [[ ${LAB_DEBUG_THREADS:-on} == off ]] || nameopt+=",debug-threads=on"
     args=(-M pc -smp "$smp" -display none -nodefaults -no-user-config
         -name "$nameopt" -uuid "$uuid" -pidfile "$pidfile" -serial "file:$log")
     if [[ ${LAB_QMPSTYLE:-qmp} == chardev ]]; then # as Proxmox VE writes it

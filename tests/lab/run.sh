@@ -48,6 +48,11 @@ lab_init
 groups=(qemu nasm tools)
 ((${#linux[@]} == 0)) || groups+=(busybox)
 ((${#virt[@]} == 0)) || groups+=(libvirt)
+for v in "${virt[@]}"; do
+    if [[ ${v#*:} == linux ]]; then
+        groups+=(busybox) # the initramfs of a libvirt Linux domain too
+    fi
+done
 if [[ $install == yes || ($install == auto && $(id -u) == 0) ]]; then
     lab_install "${groups[@]}" || lab_skip "cannot install ${groups[*]} (no root or no package source)"
 fi

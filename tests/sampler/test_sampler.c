@@ -254,6 +254,54 @@ static void test_pve_conf_snapshot_does_not_win(void **state) {
     }
 }
 
+/* Found by fuzz_pve_conf: cores × sockets overflowed int32 (undefined behaviour) and counts of
+ * 10+ digits wrapped to negative or absurd values; now a count outside 1..PVE_MAX_VCPUS is
+ * missing. Also the property-string form of memory (current=N) Proxmox accepts. */
+static void test_pve_conf_counts_bounded(void **state) {
+    (void)state;
+    struct pve_conf c;
+    static const char big[] = "cores: 100000\nsockets: 100000\nmemory: 4096\n";
+    assert_int_equal(pve_conf_parse(big, sizeof(big) - 1, &c), 0);
+    assert_int_equal(c.cores, -1);
+    assert_int_equal(c.sockets, -1);
+    assert_int_equal(pve_conf_vcpus(&c), 1); /* both unknown: Proxmox's defaults */
+    static const char wrap[] = "cores: 3424000000\nsockets: 2\nvcpus: 0\n";
+    assert_int_equal(pve_conf_parse(wrap, sizeof(wrap) - 1, &c), 0);
+    assert_int_equal(c.cores, -1);
+    assert_int_equal(c.vcpus, -1);
+    assert_int_equal(pve_conf_vcpus(&c), 2);
+    static const char prod[] = "cores: 8192\nsockets: 4\n";
+    assert_int_equal(pve_conf_parse(prod, sizeof(prod) - 1, &c), 0);
+    assert_int_equal(c.cores, 8192);
+    assert_int_equal(pve_conf_vcpus(&c), -1); /* 32768 vCPUs: no machine has that */
+    static const char ok[] = "cores: 4\nsockets: 2\nvcpus: 6\n";
+    assert_int_equal(pve_conf_parse(ok, sizeof(ok) - 1, &c), 0);
+    assert_int_equal(pve_conf_vcpus(&c), 6);
+
+    static const char cur[] = "memory: current=2048\n";
+    assert_int_equal(pve_conf_parse(cur, sizeof(cur) - 1, &c), 0);
+    assert_int_equal(c.memory_mib, 2048);
+    static const char cur2[] = "memory: current=512,foo=bar\n";
+    assert_int_equal(pve_conf_parse(cur2, sizeof(cur2) - 1, &c), 0);
+    assert_int_equal(c.memory_mib, 512);
+    static const char bad[] = "memory: current=\n";
+    assert_int_equal(pve_conf_parse(bad, sizeof(bad) - 1, &c), 0);
+    assert_int_equal(c.memory_mib, -1);
+    static const char bad2[] = "memory: 1G\n";
+    assert_int_equal(pve_conf_parse(bad2, sizeof(bad2) - 1, &c), 0);
+    assert_int_equal(c.memory_mib, -1);
+
+    /* the fuzzer's reproducer */
+    size_t len;
+    unsigned char *b = tu_read_file(
+        PROXTOP_SOURCE_DIR "/tests/fuzz/corpus/pve_conf/regress-absurd-cores.conf", &len);
+    assert_non_null(b);
+    assert_int_equal(pve_conf_parse((const char *)b, len, &c), 0);
+    int32_t n = pve_conf_vcpus(&c);
+    assert_true(n == -1 || (n >= 1 && n <= PVE_MAX_VCPUS));
+    free(b);
+}
+
 static void test_qemu_cmdline_mem_smp(void **state) {
     (void)state;
     static const char cl[] = "qemu-system-x86_64\0-m\0size=256M,slots=2,maxmem=1G\0-smp\0"
@@ -279,6 +327,7 @@ int main(void) {
         cmocka_unit_test(test_proxmox_source_on_capture),
         cmocka_unit_test(test_json_escapes_odd_names),
         cmocka_unit_test(test_pve_conf_snapshot_does_not_win),
+        cmocka_unit_test(test_pve_conf_counts_bounded),
         cmocka_unit_test(test_qemu_cmdline_mem_smp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -795,6 +795,11 @@ static const struct metric_def catalogue[] = {
      "over CPUs, scaled by time_enabled/time_running; libvirt perf.ref_cpu_cycles",
      "reference cycles, not affected by frequency scaling, guest and host mode together",
      "Δcycles/Δref_cycles → frequency ratio"},
+    {"vm.perf.task_clock", "ns", METRIC_COUNTER, SCOPE_VM, METRIC_INT, "perf",
+     "perf_event_open PERF_TYPE_SOFTWARE PERF_COUNT_SW_TASK_CLOCK on the VM cgroup, summed over "
+     "CPUs",
+     "CPU time of the VM's threads as perf counts it (compare vm.cgroup.cpu.usage_usec)",
+     "Δ/Δt / 1e9 → cores"},
     {"vm.psi.cpu.full_avg10", "%", METRIC_GAUGE, SCOPE_VM, METRIC_REAL, "pressure",
      "CG/cpu.pressure 'full' line, avg10=",
      "share of wall time in which all non-idle tasks in the VM's cgroup were stalled on CPU, 10 s "

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +73,11 @@ static void usage(FILE *out) {
         "                            balloon guest-stats; --cpu asks query-cpus-fast once per\n"
         "                            VM without debug-threads=on (vCPU thread ids). A socket\n"
         "                            that times out is retried after 1, 2, 4 .. 32 ticks\n"
+        "      --perf                also per-VM perf counters (added to the collectors above):\n"
+        "                            perf_event_open on each VM's own cgroup v2, per CPU:\n"
+        "                            cycles, instructions, cache and branch events where the\n"
+        "                            CPU provides them, task clock, context switches, CPU\n"
+        "                            migrations, page faults (needs root or CAP_PERFMON)\n"
         "\n"
         "Output:\n"
         "  -p, --printer text|json|none\n"
@@ -168,6 +174,7 @@ enum {
     OPT_IO,
     OPT_PRESSURE,
     OPT_HOST,
+    OPT_PERF,
     OPT_JOURNAL,
     OPT_ROTATE_SIZE,
     OPT_ROTATE_AGE,
@@ -222,6 +229,7 @@ int main(int argc, char **argv) {
         {"io", no_argument, NULL, OPT_IO},
         {"pressure", no_argument, NULL, OPT_PRESSURE},
         {"host", no_argument, NULL, OPT_HOST},
+        {"perf", no_argument, NULL, OPT_PERF},
         {"printer", required_argument, NULL, 'p'},
         {"journal", required_argument, NULL, OPT_JOURNAL},
         {"rotate-size", required_argument, NULL, OPT_ROTATE_SIZE},
@@ -320,6 +328,9 @@ int main(int argc, char **argv) {
         case OPT_HOST:
             so.collectors |= COLL_HOST;
             break;
+        case OPT_PERF:
+            so.collectors |= COLL_PERF;
+            break;
         case 'p':
             if (strcmp(optarg, "text") == 0) {
                 printer = PRINTER_TEXT;
@@ -396,6 +407,14 @@ int main(int argc, char **argv) {
 
     /* New QEMU processes are looked for about every 2 s (known VMs are checked every tick). */
     so.discover_every = freq >= 2.0 ? 1u : (unsigned)ceil(2.0 / freq);
+    if (so.collectors & COLL_PERF) {
+        /* --perf keeps (VMs x CPUs x events) fds open: use the hard limit. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
     char err[512] = "";
     struct sampler *s = NULL;
     int rc = sampler_new(&s, &so, err, sizeof(err));
@@ -430,7 +449,7 @@ int main(int argc, char **argv) {
     int64_t interval = (int64_t)llround(freq * 1e9), next = mono_ns();
     int header = 0, exit_code = 0, last_jerr = 0;
     long long done = 0;
-    char last_err[512] = "";
+    char last_err[512] = "", last_perf[256] = "";
     while (!g_stop && (runs < 0 || done < runs)) {
         rc = sampler_tick(s);
         done++;
@@ -438,6 +457,12 @@ int main(int argc, char **argv) {
             snprintf(last_err, sizeof(last_err), "%s", sampler_last_error(s));
             if (last_err[0]) {
                 fprintf(stderr, "proxsampler: %s\n", last_err);
+            }
+        }
+        if (strcmp(last_perf, sampler_perf_message(s)) != 0) {
+            snprintf(last_perf, sizeof(last_perf), "%s", sampler_perf_message(s));
+            if (last_perf[0]) {
+                fprintf(stderr, "proxsampler: %s\n", last_perf);
             }
         }
         if (journal && !w && done % 30 == 0) {

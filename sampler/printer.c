@@ -196,6 +196,22 @@ static json_t *vm_json(const struct sampler *s, const struct vm *v) {
     json_object_set_new(d, "cpu_used_of_vcpus", jnum(w.cpu_used_vcpus));
     json_object_set_new(d, "cgroup_cpu", jnum(w.cg_cpu));
     json_object_set_new(d, "cpu_libvirt", jnum(w.lv_cpu)); /* libvirt cpu.time, % of one core */
+    if (s->coll & COLL_PERF) { /* --perf: rates of the VM cgroup's counters; null = not counted */
+        const struct ent *e = &v->e;
+        json_t *p = json_object();
+        struct dv cyc = val(s, e, V_PERF_CYCLES, 1), ins = val(s, e, V_PERF_INSTRUCTIONS, 1);
+        struct dv ipc = {cyc.ok && ins.ok && cyc.v > 0, cyc.v > 0 ? ins.v / cyc.v : 0};
+        json_object_set_new(p, "cpu", jnum(val(s, e, V_PERF_TASK_CLOCK, 100.0 / 1e9)));
+        json_object_set_new(p, "cycles_per_s", jnum(cyc));
+        json_object_set_new(p, "instructions_per_s", jnum(ins));
+        json_object_set_new(p, "ipc", jnum(ipc));
+        json_object_set_new(p, "cache_misses_per_s", jnum(val(s, e, V_PERF_CACHE_MISSES, 1)));
+        json_object_set_new(p, "context_switches_per_s",
+                            jnum(val(s, e, V_PERF_CONTEXT_SWITCHES, 1)));
+        json_object_set_new(p, "cpu_migrations_per_s", jnum(val(s, e, V_PERF_CPU_MIGRATIONS, 1)));
+        json_object_set_new(p, "page_faults_per_s", jnum(val(s, e, V_PERF_PAGE_FAULTS, 1)));
+        json_object_set_new(d, "perf", p);
+    }
     json_object_set_new(d, "mem", jnum(w.mem_rss));
     json_object_set_new(d, "mem_configured", jnum(w.mem_configured));
     json_object_set_new(d, "mem_swap", jnum(w.mem_swap));

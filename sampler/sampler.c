@@ -46,7 +46,7 @@ static unsigned collector_bit(const char *c) {
         unsigned bit;
     } map[] = {{"cpu", COLL_CPU},  {"mem", COLL_MEM}, {"disk", COLL_DISK},
                {"net", COLL_NET},  {"io", COLL_IO},   {"pressure", COLL_PRESSURE},
-               {"host", COLL_HOST}};
+               {"host", COLL_HOST}, {"perf", COLL_PERF}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         if (c && strcmp(c, map[i].name) == 0) {
             return map[i].bit;
@@ -1152,6 +1152,16 @@ static bool vm_sample(struct sampler *s, struct vm *v) {
         kvmap_fill(&v->e, io_map, NELEM(io_map), s->buf, (size_t)n);
     }
     vm_cgroup(s, v);
+    if (v->perf) {
+        uint64_t pv[PC_NCOUNTERS];
+        uint32_t valid;
+        perf_vm_read(v->perf, pv, &valid);
+        for (int c = 0; c < PC_NCOUNTERS; c++) {
+            if (valid & (1u << c)) {
+                sampler__set_u(&v->e, V_PERF_CYCLES + c, pv[c]);
+            }
+        }
+    }
     v->e.sampled = true;
     v->ticks++;
     return true;
@@ -1228,6 +1238,11 @@ static struct vm *vm_open(struct sampler *s, const struct source_vm *sv) {
     v->fd_cg_cpu = v->fd_cg_mem_cur = v->fd_cg_mem_stat = v->fd_cg_mem_events = -1;
     v->fd_cg_swap = v->fd_cg_psi[0] = v->fd_cg_psi[1] = v->fd_cg_psi[2] = -1;
     vm_find_cgroup(s, v);
+    /* perf counts in cgroup mode: a VM without a cgroup of its own has no counters (its
+     * vm.perf.* are missing) rather than the counts of whatever shares its cgroup. */
+    if ((s->coll & COLL_PERF) && v->cg_dfd >= 0) {
+        (void)perf_vm_open(&s->perf, v->cg_dfd, &v->perf);
+    }
     bool dup = false;
     for (size_t i = 0; i < s->nvms && sv->uuid[0]; i++) {
         dup = dup || strcmp(s->vms[i]->src.uuid, sv->uuid) == 0;
@@ -1267,6 +1282,7 @@ static void vm_close(struct sampler *s, struct vm *v) {
         ent_fini(&v->vdisks[i].e);
     }
     free(v->vdisks);
+    perf_vm_close(v->perf);
     if (v->qs) {
         qmp_vm_stats_done(v->qs);
         free(v->qs);
@@ -1892,7 +1908,7 @@ int sampler_new(struct sampler **out, const struct sampler_opts *o, char *err, s
     if (!s->o.pve_root) {
         s->o.pve_root = "";
     }
-    s->coll = o->collectors ? o->collectors : COLL_ALL;
+    s->coll = (o->collectors & COLL_ALL) ? o->collectors : (COLL_ALL | o->collectors);
     s->page_size = sysconf(_SC_PAGESIZE);
     if (s->page_size <= 0) {
         s->page_size = 4096;
@@ -1952,6 +1968,9 @@ int sampler_new(struct sampler **out, const struct sampler_opts *o, char *err, s
                 openat(s->sysfd, "fs/cgroup/unified", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         }
     }
+    if (s->coll & COLL_PERF) {
+        (void)perf_host_init(&s->perf, s->sysfd); /* a failure disables it, with a message */
+    }
     s->delayacct = read_delayacct(s->procfd);
     s->debug = getenv("PROXSAMPLER_DEBUG") != NULL; /* per-thread accounting trace on stderr */
     if (s->fd_stat < 0) {
@@ -1993,6 +2012,7 @@ void sampler_free(struct sampler *s) {
         vm_close(s, s->vms[i]);
     }
     free(s->vms);
+    perf_host_done(&s->perf);
     source_close(&s->src);
     for (size_t i = 0; i < s->nhcpus; i++) {
         ent_fini(&s->hcpus[i].e);
@@ -2032,6 +2052,10 @@ void sampler_free(struct sampler *s) {
 
 const char *sampler_source_name(const struct sampler *s) {
     return s->src.ops ? s->src.ops->name : "?";
+}
+
+const char *sampler_perf_message(const struct sampler *s) {
+    return (s->coll & COLL_PERF) ? perf_host_message(&s->perf) : "";
 }
 
 const char *sampler_last_error(const struct sampler *s) {

@@ -29,6 +29,7 @@ enum {
     COLL_PRESSURE = 1u << 5,
     COLL_HOST = 1u << 6,
     COLL_ALL = (1u << 7) - 1,
+    COLL_PERF = 1u << 7, /* --perf: not part of the default set (perf_event_open per VM cgroup) */
 };
 
 struct sampler_opts {
@@ -38,7 +39,8 @@ struct sampler_opts {
     const char *uri;             /* libvirt URI */
     const char *libvirt_run_dir; /* libvirt's NAME.pid / NAME.xml directory (NULL = default) */
     enum source_kind source;
-    unsigned collectors;     /* COLL_* bits; 0 = all */
+    unsigned collectors;     /* COLL_* bits; none of COLL_ALL = all of them (plus COLL_PERF when
+                                set) */
     unsigned discover_every; /* procfs source: full process scan every N ticks (0 = 1) */
     bool no_qmp;             /* never talk to QMP (vm_disk, balloon and guest memory missing;
                                 vCPU threads of VMs without debug-threads=on unknown) */
@@ -66,6 +68,9 @@ void sampler_journal_reset(struct sampler *s);
 
 /* Name of the source in use ("procfs", "proxmox", ...). */
 const char *sampler_source_name(const struct sampler *s);
+
+/* --perf: one line about counters this host does not provide or permit; "" when all is well. */
+const char *sampler_perf_message(const struct sampler *s);
 
 /* Last error text (source or collectors); "" when none. */
 const char *sampler_last_error(const struct sampler *s);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "journal.h"
+#include "perf_counters.h"
 #include "qmp.h"
 #include "sampler.h"
 #include "source.h"
@@ -242,6 +243,18 @@
     X(V_G_HTLB_ALLOC, "vm.mem.guest_hugetlb_alloc") \
     X(V_G_HTLB_FAIL, "vm.mem.guest_hugetlb_fail") \
     X(V_G_UPDATED, "vm.mem.guest_stats_updated") \
+    /* --perf, in the order of enum perf_counter (perf_counters.h) */ \
+    X(V_PERF_CYCLES, "vm.perf.cycles") \
+    X(V_PERF_INSTRUCTIONS, "vm.perf.instructions") \
+    X(V_PERF_REF_CYCLES, "vm.perf.ref_cycles") \
+    X(V_PERF_CACHE_REFERENCES, "vm.perf.cache_references") \
+    X(V_PERF_CACHE_MISSES, "vm.perf.cache_misses") \
+    X(V_PERF_BRANCH_INSTRUCTIONS, "vm.perf.branch_instructions") \
+    X(V_PERF_BRANCH_MISSES, "vm.perf.branch_misses") \
+    X(V_PERF_TASK_CLOCK, "vm.perf.task_clock") \
+    X(V_PERF_CONTEXT_SWITCHES, "vm.perf.context_switches") \
+    X(V_PERF_CPU_MIGRATIONS, "vm.perf.cpu_migrations") \
+    X(V_PERF_PAGE_FAULTS, "vm.perf.page_faults") \
     PSI_FIELDS(X, V_PSI, "vm.psi")
 
 #define VCPU_FIELDS(X) \
@@ -390,6 +403,7 @@ struct vm {
     struct qmp_cpu *vmap;
     size_t nvmap, capvmap;
     uint8_t vcpu_from; /* enum vcpu_from of the last tick */
+    struct perf_vm *perf; /* --perf counters on the VM's own cgroup, or NULL */
     struct ent e;
     struct vcpu_ent *vcpus;
     size_t nvcpus, capvcpus;
@@ -446,6 +460,7 @@ struct sampler {
     struct vm **vms;
     size_t nvms, capvms;
     struct qmp_client *qmp; /* NULL when QMP is off */
+    struct perf_host perf;  /* --perf: what the host provides (valid with COLL_PERF) */
     size_t qmp_next;        /* VM to start with next tick (round robin under the budget) */
     uint32_t *gone;         /* journal ids of entities that left, to record */
     size_t ngone, capgone;

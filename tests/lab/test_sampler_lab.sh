@@ -27,6 +27,9 @@
 #   disk   Linux guest writing 1 MiB/s O_DIRECT (cache=none): vm.io.write_bytes rate (host view)
 #          and proxsampler's own vm_disk.wr_bytes rate (QMP, guest view) both match QMP
 #          query-blockstats wr_bytes read by this script over the same window (±15 %)
+#   perf   --perf on a KVM spinner in its own cgroup v2: vm.perf.task_clock rate = one core
+#          (±10 %) = the cgroup's cpu.stat usage (±5 %); hardware counters recorded or named
+#          as not provided on stderr
 # Exit 77 (ctest: skipped) when QEMU cannot run here.
 # SPDX-License-Identifier: MIT
 set -euo pipefail
@@ -44,6 +47,7 @@ if [[ -z ${LAB_RUN:-} ]]; then
     disk) exec "$HERE/run.sh" --linux disk -- "$0" "$@" ;;
     libvirt) exec "$HERE/run.sh" --libvirt pxs-lv1:spin -- "$0" "$@" ;;
     vcpu_qmp) LAB_DEBUG_THREADS=off exec "$HERE/run.sh" --spin 1 -- "$0" "$@" ;;
+    perf) exec "$HERE/run.sh" --cgroup --spin 1 -- "$0" "$@" ;;
     libvirt_io) LAB_WL=disk,net exec "$HERE/run.sh" --libvirt pxs-lv2:linux -- "$0" "$@" ;;
     *) echo "unknown mode $MODE" >&2 && exit 2 ;;
     esac
@@ -100,6 +104,39 @@ mean() {
 }
 
 case $MODE in
+perf)
+    # --perf on the spinner's own cgroup v2: the task clock is one core (±10 %) and equals the
+    # cgroup's cpu.stat usage over the same ticks (±5 %); the software counters are recorded;
+    # hardware counters are recorded, or missing with one stderr line that names them.
+    [[ -n $(envv spin1 CGROUP) ]] || lab_skip "no writable cgroup v2 for the guest"
+    j=$LAB_RUN/perf.pxj
+    "$SAMPLER" --procfs-only --perf -f 1 -r 9 --journal "$j" 2>"$LAB_RUN/perf.err" ||
+        fail "proxsampler --perf exited with $?"
+    cat "$LAB_RUN/perf.err"
+    "$PJ" dump --rate --scope vm --fields 'vm.perf.*,vm.cgroup.cpu.usage_usec' "$j" \
+        >"$LAB_RUN/perf.csv" || fail "proxjournal dump"
+    read -r clk use cs hw <<<"$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+        { n++ } n > 2 && $(c["vm.perf.task_clock"]) != "" {
+          k++; clk += $(c["vm.perf.task_clock"]) / 1e9; use += $(c["vm.cgroup.cpu.usage_usec"]) / 1e6
+          cs += $(c["vm.perf.context_switches"]) }
+        END { hw = ("vm.perf.cycles" in c) && $(c["vm.perf.cycles"]) != ""
+              if (k) printf "%.4f %.4f %.1f %d\n", clk / k, use / k, cs / k, hw; else print "none none none 0" }' \
+        "$LAB_RUN/perf.csv")"
+    echo "spin1: perf task clock $clk cores, cgroup usage $use cores, $cs context switches/s," \
+        "hardware counters recorded: $hw"
+    near "$clk" 1 0.10 || fail "task clock $clk cores, not one core"
+    near "$clk" "$use" 0.05 || fail "task clock $clk vs cgroup usage $use"
+    awk -v x="$cs" 'BEGIN { exit !(x != "none" && x > 0) }' || fail "no context switches recorded"
+    if [[ $hw == 0 ]]; then
+        grep -q "not provided by this CPU or hypervisor: cycles" "$LAB_RUN/perf.err" ||
+            fail "hardware counters missing without the message"
+    fi
+    "$SAMPLER" --procfs-only --perf -f 1 -r 3 -p json 2>/dev/null >"$LAB_RUN/perf.jsonl"
+    pc=$(jq -r '.domains[] | select(.name == "spin1") | .perf.cpu' <(tail -1 "$LAB_RUN/perf.jsonl"))
+    echo "spin1: JSON perf.cpu $pc %"
+    near "$pc" 100 0.10 || fail "JSON perf.cpu $pc, not ~100 %"
+    ok "perf counters on the VM cgroup: task clock = one core = cgroup usage"
+    ;;
 cpu)
     sleep 1
     sample 7

@@ -663,16 +663,17 @@ static void host_net(struct sampler *s) {
         }
         struct nic_ent *vn = vm_nic_find(s, d.name);
         if (vn) {
-            /* The guest's point of view: what the tap received, the guest sent. */
+            /* The guest's point of view: what a tap received, the guest sent. */
             struct ent *e = &vn->e;
-            sampler__set_u(e, N_RX_BYTES, d.tx_bytes);
-            sampler__set_u(e, N_RX_PACKETS, d.tx_packets);
-            sampler__set_u(e, N_RX_ERRORS, d.tx_errs);
-            sampler__set_u(e, N_RX_DROPS, d.tx_drop);
-            sampler__set_u(e, N_TX_BYTES, d.rx_bytes);
-            sampler__set_u(e, N_TX_PACKETS, d.rx_packets);
-            sampler__set_u(e, N_TX_ERRORS, d.rx_errs);
-            sampler__set_u(e, N_TX_DROPS, d.rx_drop);
+            bool sw = !vn->guest_view;
+            sampler__set_u(e, N_RX_BYTES, sw ? d.tx_bytes : d.rx_bytes);
+            sampler__set_u(e, N_RX_PACKETS, sw ? d.tx_packets : d.rx_packets);
+            sampler__set_u(e, N_RX_ERRORS, sw ? d.tx_errs : d.rx_errs);
+            sampler__set_u(e, N_RX_DROPS, sw ? d.tx_drop : d.rx_drop);
+            sampler__set_u(e, N_TX_BYTES, sw ? d.rx_bytes : d.tx_bytes);
+            sampler__set_u(e, N_TX_PACKETS, sw ? d.rx_packets : d.tx_packets);
+            sampler__set_u(e, N_TX_ERRORS, sw ? d.rx_errs : d.tx_errs);
+            sampler__set_u(e, N_TX_DROPS, sw ? d.rx_drop : d.tx_drop);
             continue;
         }
         struct hnic_ent *h = NULL;
@@ -1223,6 +1224,22 @@ static void vm_find_cgroup(struct sampler *s, struct vm *v) {
     v->fd_cg_psi[2] = open_at(dfd, "memory.pressure");
 }
 
+/* A tun/tap device has SYSFS/class/net/IF/tun_flags; a macvtap (libvirt type='direct') has not,
+ * and its counters already count what the guest received as rx. An interface not there (yet)
+ * is taken for a tap, the common case. */
+static bool nic_is_guest_view(const struct sampler *s, const char *ifname) {
+    char path[64];
+    if (s->sysfd < 0) {
+        return false;
+    }
+    snprintf(path, sizeof(path), "class/net/%s", ifname);
+    if (faccessat(s->sysfd, path, F_OK, 0) != 0) {
+        return false;
+    }
+    snprintf(path, sizeof(path), "class/net/%s/tun_flags", ifname);
+    return faccessat(s->sysfd, path, F_OK, 0) != 0;
+}
+
 static struct vm *vm_open(struct sampler *s, const struct source_vm *sv) {
     char path[32], key[192];
     struct vm *v = xcalloc(1, sizeof(*v));
@@ -1262,6 +1279,7 @@ static struct vm *vm_open(struct sampler *s, const struct source_vm *sv) {
         char nkey[512];
         struct nic_ent *ne = &v->nics[v->nnics++];
         snprintf(ne->ifname, sizeof(ne->ifname), "%s", sv->nics[i]);
+        ne->guest_view = nic_is_guest_view(s, ne->ifname);
         snprintf(nkey, sizeof(nkey), "%s/nic/%s", key, sv->nics[i]);
         ent_init(&ne->e, &s->sch[SCH_VM_NIC], nkey);
     }

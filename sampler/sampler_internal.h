@@ -366,6 +366,9 @@ struct vcpu_ent {
 
 struct nic_ent {
     char ifname[SOURCE_IFNAME];
+    /* The host-side counters are already in the guest's direction (macvtap: what the device
+     * received was delivered to the guest). A tun/tap's are the mirror image and get swapped. */
+    bool guest_view;
     struct ent e;
 };
 

@@ -187,6 +187,49 @@ static void test_proxmox_source_on_capture(void **state) {
     free(root);
 }
 
+/* NIC direction: a tun/tap's host counters are swapped into the guest's view; a macvtap's
+ * (no tun_flags in sysfs) already are the guest's view. The capture's tap100i0 gets host rx
+ * +1000 and tx +3000 between two ticks. */
+static double nic_rx_over_tx(bool macvtap) {
+    char *root = make_root(), proc[512], sys[512], err[256], path[2048];
+    snprintf(proc, sizeof(proc), "%s/proc", root);
+    snprintf(sys, sizeof(sys), "%s/sys", root);
+    snprintf(path, sizeof(path), "mkdir -p '%s/class/net/tap100i0' && %s '%s/class/net/tap100i0/%s'",
+             sys, macvtap ? "echo 1 >" : "echo 0x1002 >", sys, macvtap ? "ifindex" : "tun_flags");
+    run(path);
+    static const char hdr[] =
+        "Inter-|   Receive                                                |  Transmit\n"
+        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
+        "drop fifo colls carrier compressed\n";
+    char dev[1024];
+    snprintf(path, sizeof(path), "%s/net/dev", proc);
+    snprintf(dev, sizeof(dev), "%s  tap100i0: 5000 50 0 0 0 0 0 0 7000 70 0 0 0 0 0 0\n", hdr);
+    assert_int_equal(tu_write_file(path, dev, strlen(dev)), 0);
+    struct sampler_opts o = {.procfs = proc, .sysfs = sys, .source = SOURCE_PROCFS};
+    struct sampler *s;
+    assert_int_equal(sampler_new(&s, &o, err, sizeof(err)), 0);
+    assert_int_equal(sampler_tick(s), 0);
+    snprintf(dev, sizeof(dev), "%s  tap100i0: 6000 60 0 0 0 0 0 0 10000 100 0 0 0 0 0 0\n", hdr);
+    assert_int_equal(tu_write_file(path, dev, strlen(dev)), 0);
+    assert_int_equal(sampler_tick(s), 0);
+    json_t *j = tick_json(s, root);
+    json_t *d = json_array_get(json_object_get(j, "domains"), 0);
+    double rx = json_number_value(json_object_get(d, "net_rx_Bps"));
+    double tx = json_number_value(json_object_get(d, "net_tx_Bps"));
+    assert_true(rx > 0 && tx > 0);
+    json_decref(j);
+    sampler_free(s);
+    tu_rmtree(root);
+    free(root);
+    return rx / tx;
+}
+
+static void test_nic_direction(void **state) {
+    (void)state;
+    assert_float_equal(nic_rx_over_tx(false), 3.0, 1e-6); /* tap: guest rx = host tx */
+    assert_float_equal(nic_rx_over_tx(true), 1.0 / 3.0, 1e-6); /* macvtap: as counted */
+}
+
 /* A VM name with quotes, a backslash, a tab and UTF-8 stays valid JSON and comes back intact. */
 static void test_json_escapes_odd_names(void **state) {
     (void)state;
@@ -324,6 +367,7 @@ static void test_qemu_cmdline_mem_smp(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_procfs_source_on_capture),
+        cmocka_unit_test(test_nic_direction),
         cmocka_unit_test(test_proxmox_source_on_capture),
         cmocka_unit_test(test_json_escapes_odd_names),
         cmocka_unit_test(test_pve_conf_snapshot_does_not_win),

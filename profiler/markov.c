@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_permutation.h>
 
 #include "core_error.h"
 
@@ -242,6 +244,58 @@ void mk_key_decode(uint64_t key, uint32_t nstates, int h, uint32_t *states) {
     }
 }
 
+/* pi P = pi, sum(pi) = 1, solved exactly: A = P^T - I with its last equation replaced by
+ * sum(pi) = 1, by LU. Returns 0, or -1 when the system is singular or the answer is not a
+ * distribution (several closed classes: no unique stationary vector). */
+static int stationary_exact(const gsl_matrix *P, double *pi) {
+    size_t n = P->size1;
+    int rc = -1, sign;
+    gsl_matrix *A = gsl_matrix_alloc(n, n);
+    gsl_vector *b = gsl_vector_calloc(n), *x = gsl_vector_alloc(n);
+    gsl_permutation *perm = gsl_permutation_alloc(n);
+    if (!A || !b || !x || !perm) {
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++) {
+            double a = i + 1 == n ? 1.0 : gsl_matrix_get(P, j, i) - (i == j ? 1.0 : 0.0);
+            gsl_matrix_set(A, i, j, a);
+        }
+    }
+    gsl_vector_set(b, n - 1, 1.0);
+    gsl_linalg_LU_decomp(A, perm, &sign);
+    for (size_t i = 0; i < n; i++) {
+        if (fabs(gsl_matrix_get(A, i, i)) < 1e-10) {
+            goto out; /* singular: several closed classes */
+        }
+    }
+    if (gsl_linalg_LU_solve(A, perm, b, x) != GSL_SUCCESS) {
+        goto out;
+    }
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double v = gsl_vector_get(x, i);
+        if (!isfinite(v) || v < -1e-9) {
+            goto out;
+        }
+        pi[i] = v > 0.0 ? v : 0.0;
+        sum += pi[i];
+    }
+    if (!(sum > 0.0)) {
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        pi[i] /= sum;
+    }
+    rc = 0;
+out:
+    gsl_matrix_free(A);
+    gsl_vector_free(b);
+    gsl_vector_free(x);
+    gsl_permutation_free(perm);
+    return rc;
+}
+
 int mk_stationary(const struct mk_counts *c, const uint64_t *occ, double *pi, int *iters) {
     size_t n = c->nstates;
     int rc = 0, it = 0;
@@ -264,9 +318,21 @@ int mk_stationary(const struct mk_counts *c, const uint64_t *occ, double *pi, in
         for (size_t j = 0; j < n; j++) {
             s += gsl_matrix_get(P, i, j);
         }
+        if (s > 0.0) {
+            continue;
+        }
         for (size_t j = 0; j < n; j++) {
-            double p = s > 0.0 ? gsl_matrix_get(P, i, j) : 1.0 / (double)n;
-            gsl_matrix_set(P, i, j, 0.5 * p + (i == j ? 0.5 : 0.0));
+            gsl_matrix_set(P, i, j, 1.0 / (double)n); /* a row never seen: uniform */
+        }
+    }
+    if (stationary_exact(P, pi) == 0) {
+        goto out; /* it = 0: solved, no iteration */
+    }
+    /* Several closed classes: the limit from the observed occupancy, by power iteration on the
+     * lazy chain (I + P) / 2 (same stationary vectors, aperiodic). */
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++) {
+            gsl_matrix_set(P, i, j, 0.5 * gsl_matrix_get(P, i, j) + (i == j ? 0.5 : 0.0));
         }
     }
     uint64_t tot = 0;

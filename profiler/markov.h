@@ -125,12 +125,13 @@ int mk_counts_prob_matrix(const struct mk_counts *c, gsl_matrix *P, size_t *unse
 /* Decodes a row key into its h states, oldest first. */
 void mk_key_decode(uint64_t key, uint32_t nstates, int h, uint32_t *states);
 
-/* Stationary distribution of the order-1 chain, by power iteration with gsl_blas_dgemv on the lazy
- * chain (I + P) / 2 (same stationary vector, aperiodic), where rows never seen are replaced by the
- * uniform row (as PageRank treats dangling nodes). The iteration starts from occ (the occupancy
- * histogram, normalised; uniform when NULL or all zero) and stops when the L1 change is below
- * 1e-13 or after 100000 iterations. pi gets nstates values summing to 1. *iters (may be NULL)
- * gets the iterations done. Returns 0, -CORE_ERANGE when nstates > 4096 (dense matrix limit),
+/* Stationary distribution of the order-1 chain, where rows never seen are replaced by the uniform
+ * row (as PageRank treats dangling nodes). Solved exactly (GSL LU on pi (P - I) = 0, sum = 1) when
+ * it is unique; when the chain has several closed classes (no unique answer), the limit reached
+ * from occ (the occupancy histogram, normalised; uniform when NULL or all zero) by power iteration
+ * with gsl_blas_dgemv on the lazy chain (I + P) / 2, until the L1 change is below 1e-13 or after
+ * 100000 iterations. pi gets nstates values summing to 1. *iters (may be NULL) gets the
+ * iterations done (0 when solved exactly). Returns 0, -CORE_ERANGE when nstates > 4096 (dense matrix limit),
  * -CORE_EEMPTY when no transition was counted, or -ENOMEM. */
 int mk_stationary(const struct mk_counts *c, const uint64_t *occ, double *pi, int *iters);
 

@@ -199,6 +199,60 @@ static void test_probabilities_sum(void **state) {
     gsl_rng_free(r);
 }
 
+/* Stationary distribution: solved exactly for a chain with one closed class (pi P = pi to
+ * 1e-12, no iteration), and for two closed classes (a series broken between two levels that
+ * each only stay put) the limit from the occupancy, by power iteration. */
+static void test_stationary(void **state) {
+    (void)state;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 11);
+    struct markov_series *s = mk(6, 1, 1);
+    double v = 5;
+    for (int t = 0; t < 20000; t++) {
+        v += gsl_rng_uniform(r) < 0.5 ? -1.3 : 1.1;
+        v = v < 0 ? 0 : (v > 9.99 ? 9.99 : v);
+        markov_series_push(s, t, v);
+    }
+    markov_series_flush(s);
+    const struct mk_counts *c = &markov_series_chain(s)->counts;
+    double pi[6], p[6];
+    int it = -1;
+    assert_int_equal(mk_stationary(c, markov_series_chain(s)->occ, pi, &it), 0);
+    assert_int_equal(it, 0);
+    double sum = 0;
+    for (int j = 0; j < 6; j++) {
+        double x = 0;
+        for (int i = 0; i < 6; i++) {
+            if (mk_counts_row_probs(c, 1, (uint64_t)i, p) > 0) {
+                x += pi[i] * p[j];
+            }
+        }
+        assert_true(fabs(x - pi[j]) < 1e-12);
+        sum += pi[j];
+    }
+    assert_true(fabs(sum - 1.0) < 1e-12);
+    markov_series_free(s);
+
+    struct markov_series *b = mk(4, 1, 1); /* bounds 0..4: 0.5 is state 0, 3.5 state 3 */
+    for (int t = 0; t < 30; t++) {
+        markov_series_push(b, t, 0.5);
+    }
+    markov_series_break(b);
+    for (int t = 30; t < 40; t++) {
+        markov_series_push(b, t, 3.5);
+    }
+    markov_series_flush(b);
+    double q[4];
+    assert_int_equal(mk_stationary(&markov_series_chain(b)->counts, markov_series_chain(b)->occ,
+                                   q, &it),
+                     0);
+    assert_true(it > 0);
+    assert_true(fabs(q[0] - 0.75) < 1e-9 && fabs(q[3] - 0.25) < 1e-9);
+    assert_true(q[1] < 1e-9 && q[2] < 1e-9);
+    markov_series_free(b);
+    gsl_rng_free(r);
+}
+
 static void test_sparse_tables(void **state) {
     /* 200 states, order 3: 8e6 rows -> sparse COO */
     struct markov_series *s = mk(200, 3, 1);
@@ -265,6 +319,7 @@ int main(void) {
         cmocka_unit_test(test_recover_known_chain),
         cmocka_unit_test(test_probabilities_sum),
         cmocka_unit_test(test_sparse_tables),
+        cmocka_unit_test(test_stationary),
         cmocka_unit_test(test_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

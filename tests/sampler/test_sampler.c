@@ -24,52 +24,25 @@
 #include "pve_conf.h"
 #include "qemu_cmdline.h"
 #include "sampler.h"
+#include "sampler_fixture.h"
 #include "testutil.h"
 
-#define DATASET PROXTOP_SOURCE_DIR "/datasets/proc"
-
-static void run(const char *cmd) {
-    int rc = system(cmd);
-    if (rc != 0) {
-        fail_msg("command failed (%d): %s", rc, cmd);
-    }
-}
+#define DATASET SF_DATASET
 
 /* root/proc: host-vm files + /proc/10713 from qemu-pve-100; root/sys: host-vm/sys;
  * root/pve: var/run/qemu-server/100.pid, etc/pve/qemu-server/100.conf. */
 static char *make_root(void) {
-    char *root = tu_mkdtemp("sampler");
+    char *root = sf_host_root("sampler");
     char cmd[4096];
+    sf_add_qemu(root);
     snprintf(cmd, sizeof(cmd),
-             "set -e; R='%s'; D='%s'; mkdir -p $R/proc/10713 $R/pve/var/run/qemu-server "
+             "set -e; R='%s'; D='%s'; mkdir -p $R/pve/var/run/qemu-server "
              "$R/pve/etc/pve/qemu-server; "
-             "cp -r $D/host-vm/stat $D/host-vm/meminfo $D/host-vm/diskstats $D/host-vm/net "
-             "$D/host-vm/loadavg $D/host-vm/pressure $R/proc/; cp -r $D/host-vm/sys $R/sys; "
-             "cp -r $D/qemu-pve-100/stat $D/qemu-pve-100/status $D/qemu-pve-100/io "
-             "$D/qemu-pve-100/cmdline $D/qemu-pve-100/cgroup $D/qemu-pve-100/task "
-             "$R/proc/10713/; "
              "cp $D/qemu-pve-100/layout/100.pid $R/pve/var/run/qemu-server/; "
              "cp $D/qemu-pve-100/layout/100.conf $R/pve/etc/pve/qemu-server/",
              root, DATASET);
-    run(cmd);
+    sf_run(cmd);
     return root;
-}
-
-static json_t *tick_json(struct sampler *s, const char *dir) {
-    char *path = tu_path(dir, "out.json");
-    FILE *f = fopen(path, "w+");
-    int header = 0;
-    json_error_t je;
-    assert_non_null(f);
-    assert_int_equal(printer_print(PRINTER_JSON, s, f, &header), 0);
-    rewind(f);
-    json_t *j = json_loadf(f, 0, &je);
-    if (!j) {
-        fail_msg("printer wrote invalid JSON: %s", je.text);
-    }
-    fclose(f);
-    free(path);
-    return j;
 }
 
 static void test_procfs_source_on_capture(void **state) {
@@ -89,7 +62,7 @@ static void test_procfs_source_on_capture(void **state) {
     assert_int_equal(sampler_nvms(s), 1);
     assert_int_equal(sampler_tick(s), 0);
 
-    json_t *j = tick_json(s, root);
+    json_t *j = sf_tick_json(s, root);
     json_t *d = json_array_get(json_object_get(j, "domains"), 0);
     assert_non_null(d);
     assert_string_equal(json_string_value(json_object_get(d, "name")), "lab-vm100");
@@ -153,7 +126,7 @@ static void test_proxmox_source_on_capture(void **state) {
     assert_int_equal(sampler_tick(s), 0);
     assert_int_equal(sampler_nvms(s), 1);
     assert_int_equal(sampler_tick(s), 0);
-    json_t *j = tick_json(s, root);
+    json_t *j = sf_tick_json(s, root);
     json_t *d = json_array_get(json_object_get(j, "domains"), 0);
     assert_non_null(d);
     assert_string_equal(json_string_value(json_object_get(d, "VMID")), "100");
@@ -179,7 +152,7 @@ static void test_proxmox_source_on_capture(void **state) {
     snprintf(path, sizeof(path), "%s/var/run/qemu-server/100.pid", pve);
     assert_int_equal(unlink(path), 0);
     snprintf(path, sizeof(path), "rm -rf '%s/10713'", proc);
-    run(path);
+    sf_run(path);
     assert_int_equal(sampler_tick(s), 0);
     assert_int_equal(sampler_nvms(s), 0);
     sampler_free(s);
@@ -196,7 +169,7 @@ static double nic_rx_over_tx(bool macvtap) {
     snprintf(sys, sizeof(sys), "%s/sys", root);
     snprintf(path, sizeof(path), "mkdir -p '%s/class/net/tap100i0' && %s '%s/class/net/tap100i0/%s'",
              sys, macvtap ? "echo 1 >" : "echo 0x1002 >", sys, macvtap ? "ifindex" : "tun_flags");
-    run(path);
+    sf_run(path);
     static const char hdr[] =
         "Inter-|   Receive                                                |  Transmit\n"
         " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
@@ -212,7 +185,7 @@ static double nic_rx_over_tx(bool macvtap) {
     snprintf(dev, sizeof(dev), "%s  tap100i0: 6000 60 0 0 0 0 0 0 10000 100 0 0 0 0 0 0\n", hdr);
     assert_int_equal(tu_write_file(path, dev, strlen(dev)), 0);
     assert_int_equal(sampler_tick(s), 0);
-    json_t *j = tick_json(s, root);
+    json_t *j = sf_tick_json(s, root);
     json_t *d = json_array_get(json_object_get(j, "domains"), 0);
     double rx = json_number_value(json_object_get(d, "net_rx_Bps"));
     double tx = json_number_value(json_object_get(d, "net_tx_Bps"));
@@ -251,7 +224,7 @@ static void test_json_escapes_odd_names(void **state) {
     o.source = SOURCE_PROXMOX;
     assert_int_equal(sampler_new(&s, &o, err, sizeof(err)), 0);
     assert_int_equal(sampler_tick(s), 0);
-    json_t *j = tick_json(s, root);
+    json_t *j = sf_tick_json(s, root);
     json_t *d = json_array_get(json_object_get(j, "domains"), 0);
     assert_non_null(d);
     assert_string_equal(json_string_value(json_object_get(d, "name")), odd);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -34,9 +35,10 @@
 #include "sampler.h"
 #include "source.h"
 #include "source_internal.h"
+#include "sampler_fixture.h"
 #include "testutil.h"
 
-#define DATASET   PROXTOP_SOURCE_DIR "/datasets/proc"
+
 #define TEST_UUID "6695eb01-f6a4-8304-79aa-97f2502e193f" /* test:///default's domain "test" */
 #define QEMU_PID  10713                                  /* datasets/proc/qemu-pve-100 */
 #define VCPU0_TID 10722                                  /* its "CPU 0/KVM" thread */
@@ -215,13 +217,6 @@ static void test_values_mapping(void **state) {
 
 /*============================== 2. sampler + journal ============================== */
 
-static void run(const char *cmd) {
-    int rc = system(cmd);
-    if (rc != 0) {
-        fail_msg("command failed (%d): %s", rc, cmd);
-    }
-}
-
 /* root/proc: host-vm files + /proc/10713 from qemu-pve-100; root/sys; root/run: libvirt's run
  * directory for the test driver's domain "test" (its pidfile and status XML). */
 static char *make_root(void) {
@@ -231,17 +226,11 @@ static char *make_root(void) {
                                      "  </vcpus>\n"
                                      "  <domain type='kvm' id='1'><name>test</name></domain>\n"
                                      "</domstatus>\n";
-    char *root = tu_mkdtemp("sampler-lv");
-    char cmd[4096], path[600];
-    snprintf(cmd, sizeof(cmd),
-             "set -e; R='%s'; D='%s'; mkdir -p $R/proc/10713 $R/run; "
-             "cp -r $D/host-vm/stat $D/host-vm/meminfo $D/host-vm/diskstats $D/host-vm/net "
-             "$D/host-vm/loadavg $D/host-vm/pressure $R/proc/; cp -r $D/host-vm/sys $R/sys; "
-             "cp -r $D/qemu-pve-100/stat $D/qemu-pve-100/status $D/qemu-pve-100/io "
-             "$D/qemu-pve-100/cmdline $D/qemu-pve-100/cgroup $D/qemu-pve-100/task "
-             "$R/proc/10713/",
-             root, DATASET);
-    run(cmd);
+    char *root = sf_host_root("sampler-lv");
+    char path[600];
+    sf_add_qemu(root);
+    snprintf(path, sizeof(path), "%s/run", root);
+    assert_int_equal(mkdir(path, 0755), 0);
     snprintf(path, sizeof(path), "%s/run/test.pid", root);
     assert_int_equal(tu_write_file(path, "10713\n", 6), 0);
     snprintf(path, sizeof(path), "%s/run/test.xml", root);
@@ -318,23 +307,6 @@ static void journal_facts(const char *path, const char *vmkey, struct facts *f) 
     journal_reader_free(r);
 }
 
-static json_t *tick_json(struct sampler *s, const char *dir) {
-    char *path = tu_path(dir, "out.json");
-    FILE *f = fopen(path, "w+");
-    int header = 0;
-    json_error_t je;
-    assert_non_null(f);
-    assert_int_equal(printer_print(PRINTER_JSON, s, f, &header), 0);
-    rewind(f);
-    json_t *j = json_loadf(f, 0, &je);
-    if (!j) {
-        fail_msg("printer wrote invalid JSON: %s", je.text);
-    }
-    fclose(f);
-    free(path);
-    return j;
-}
-
 static void expect_int(const char *jpath, const char *key, const char *name, uint64_t want) {
     bool ent, in_row;
     struct journal_value v = last_value(jpath, key, name, &ent, &in_row);
@@ -396,7 +368,7 @@ static void test_libvirt_source_journal(void **state) {
     assert_int_equal(journal_writer_close(w), 0);
 
     /* The JSON printer: the VM by libvirt's name, libvirt's figures null (not 0), no disks. */
-    json_t *j = tick_json(s, root);
+    json_t *j = sf_tick_json(s, root);
     json_t *d = json_array_get(json_object_get(j, "domains"), 0);
     assert_non_null(d);
     assert_string_equal(json_string_value(json_object_get(d, "name")), "test");

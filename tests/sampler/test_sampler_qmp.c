@@ -34,9 +34,10 @@
 #include "printer.h"
 #include "qmp.h"
 #include "sampler.h"
+#include "sampler_fixture.h"
 #include "testutil.h"
 
-#define DATASET     PROXTOP_SOURCE_DIR "/datasets/proc"
+#define DATASET     SF_DATASET
 #define DEADLINE_MS 200 /* the sampler's default QMP deadline */
 /* A tick that pays one deadline: at least the deadline (the session really waited), at most the
  * deadline + 150 ms of everything else on a loaded 2-core machine (a healthy tick of this
@@ -214,25 +215,13 @@ static void fake_stop(struct fake *f) {
 
 /*============================== the fixture ============================== */
 
-static void run(const char *cmd) {
-    int rc = system(cmd);
-    if (rc != 0) {
-        fail_msg("command failed (%d): %s", rc, cmd);
-    }
-}
-
 /* root/proc: host-vm's files; root/sys; root/pve: Proxmox's run and config directories. */
 static char *make_root(void) {
-    char *root = tu_mkdtemp("sqmp");
+    char *root = sf_host_root("sqmp");
     char cmd[4096];
-    assert_non_null(root);
-    snprintf(cmd, sizeof(cmd),
-             "set -e; R='%s'; D='%s'; mkdir -p $R/proc $R/pve/var/run/qemu-server "
-             "$R/pve/etc/pve/qemu-server; "
-             "cp -r $D/host-vm/stat $D/host-vm/meminfo $D/host-vm/diskstats $D/host-vm/net "
-             "$D/host-vm/loadavg $D/host-vm/pressure $R/proc/; cp -r $D/host-vm/sys $R/sys",
-             root, DATASET);
-    run(cmd);
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/pve/var/run/qemu-server' '%s/pve/etc/pve/qemu-server'",
+             root, root);
+    sf_run(cmd);
     return root;
 }
 
@@ -247,7 +236,7 @@ static void add_vm(const char *root, int vmid, int pid, bool debug_threads) {
              "cp -r $D/stat $D/status $D/statm $D/io $D/cmdline $D/cgroup $D/task $R/proc/%d/; "
              "echo %d > $R/pve/var/run/qemu-server/%d.pid",
              root, DATASET, pid, pid, pid, vmid);
-    run(cmd);
+    sf_run(cmd);
     int n = snprintf(conf, sizeof(conf),
                      "cores: 1\nmemory: 16\nname: vm%d\nnet0: virtio=52:54:00:00:00:01\n"
                      "smbios1: uuid=5d0e3c1a-7a6b-4d8e-9a41-000000000%d\nsockets: 1\n",
@@ -272,7 +261,7 @@ static void add_vm(const char *root, int vmid, int pid, bool debug_threads) {
     snprintf(cmd, sizeof(cmd),
              "for c in '%s'/proc/%d/task/*/comm; do echo qemu-system-x86 > \"$c\"; done", root,
              pid);
-    run(cmd);
+    sf_run(cmd);
 }
 
 static char *qmp_path(const char *root, int vmid) {
@@ -303,23 +292,6 @@ static int64_t timed_tick(struct sampler *s) {
     int64_t t0 = now_ms();
     assert_int_equal(sampler_tick(s), 0);
     return now_ms() - t0;
-}
-
-static json_t *tick_json(struct sampler *s, const char *dir) {
-    char *path = tu_path(dir, "out.json");
-    FILE *f = fopen(path, "w+");
-    int header = 0;
-    json_error_t je;
-    assert_non_null(f);
-    assert_int_equal(printer_print(PRINTER_JSON, s, f, &header), 0);
-    rewind(f);
-    json_t *j = json_loadf(f, 0, &je);
-    if (!j) {
-        fail_msg("printer wrote invalid JSON: %s", je.text);
-    }
-    fclose(f);
-    free(path);
-    return j;
 }
 
 static json_t *domain(json_t *j, const char *vmid) {
@@ -408,7 +380,7 @@ static void hung_socket(enum fake_mode hung_mode) {
             worst_fast = dt > worst_fast ? dt : worst_fast;
         }
         if (k == 1 || k == 2) {
-            json_t *j = tick_json(s, root);
+            json_t *j = sf_tick_json(s, root);
             json_t *d100 = domain(j, "100"), *d101 = domain(j, "101");
             /* the answering VM's guest-view disk rate: 1 MiB per session */
             assert_true(json_is_number(json_object_get(d100, "disk_read_Bps")));
@@ -442,7 +414,7 @@ static void hung_socket(enum fake_mode hung_mode) {
         assert_int_equal(sampler_journal_write(s, w), 0);
         assert_int_equal(atomic_load(&hung->answered) - before, 1);
     }
-    json_t *j = tick_json(s, root);
+    json_t *j = sf_tick_json(s, root);
     assert_true(json_number_value(json_object_get(domain(j, "101"), "disk_read_Bps")) > 0);
     json_decref(j);
     assert_int_equal(journal_writer_close(w), 0);
@@ -509,13 +481,13 @@ static void test_vcpus_from_query_cpus_fast(void **state) {
     /* Tick 0: the thread names say nothing; the QMP session asks query-cpus-fast. */
     timed_tick(s);
     assert_int_equal(atomic_load(&f->cpus_asked), 1);
-    json_t *j = tick_json(s, root);
+    json_t *j = sf_tick_json(s, root);
     json_t *d = domain(j, "102");
     assert_true(json_is_null(json_object_get(d, "vcpu_threads_from"))); /* not known yet */
     json_decref(j);
     /* Tick 1: thread 10722 is vCPU 0 (its counter starts here: no rate yet). */
     timed_tick(s);
-    j = tick_json(s, root);
+    j = sf_tick_json(s, root);
     d = domain(j, "102");
     assert_string_equal(str_of(d, "vcpu_threads_from"), "qmp");
     assert_int_equal(json_integer_value(json_object_get(vcpu_entry(d), "tid")), 10722);
@@ -527,7 +499,7 @@ static void test_vcpus_from_query_cpus_fast(void **state) {
     set_schedstat(root, 10901, 10713, 33106118 + 25 * ms, 92460680);
     set_schedstat(root, 10901, 10721, 99337 + 5 * ms, 1516249);
     timed_tick(s);
-    j = tick_json(s, root);
+    j = sf_tick_json(s, root);
     d = domain(j, "102");
     double used = json_number_value(json_object_get(d, "cpu_used"));
     double steal = json_number_value(json_object_get(d, "cpu_steal"));
@@ -553,17 +525,17 @@ static void test_vcpus_from_query_cpus_fast(void **state) {
              "set -e; T='%s/proc/10901/task'; mv $T/10722 $T/10740; "
              "echo qemu-system-x86 > $T/10740/comm",
              root);
-    run(cmd);
+    sf_run(cmd);
     atomic_store(&f->vcpu_tid, 10740);
     timed_tick(s); /* 10722 gone: vCPUs unknown again, asked in this tick's session */
     assert_int_equal(atomic_load(&f->cpus_asked), 2);
-    j = tick_json(s, root);
+    j = sf_tick_json(s, root);
     assert_true(json_is_null(json_object_get(domain(j, "102"), "vcpu_threads_from")));
     assert_true(json_is_null(json_object_get(domain(j, "102"), "cpu_used")));
     json_decref(j);
     timed_tick(s);
     timed_tick(s);
-    j = tick_json(s, root);
+    j = sf_tick_json(s, root);
     d = domain(j, "102");
     assert_string_equal(str_of(d, "vcpu_threads_from"), "qmp");
     assert_int_equal(json_integer_value(json_object_get(vcpu_entry(d), "tid")), 10740);
@@ -576,7 +548,7 @@ static void test_vcpus_from_query_cpus_fast(void **state) {
     s = open_sampler(root, true);
     timed_tick(s);
     timed_tick(s);
-    j = tick_json(s, root);
+    j = sf_tick_json(s, root);
     d = domain(j, "102");
     assert_true(json_is_null(json_object_get(d, "vcpu_threads_from")));
     assert_true(json_is_null(json_object_get(d, "cpu_used")));
@@ -616,7 +588,7 @@ static void test_named_vcpus_need_no_qmp(void **state) {
     for (int i = 0; i < 3; i++) {
         timed_tick(s);
     }
-    json_t *j = tick_json(s, root);
+    json_t *j = sf_tick_json(s, root);
     json_t *d = domain(j, "100");
     assert_string_equal(str_of(d, "vcpu_threads_from"), "names");
     assert_int_equal(json_integer_value(json_object_get(vcpu_entry(d), "tid")), 10722);

@@ -10,6 +10,8 @@
 #include "core_error.h"
 #include "predict.h"
 
+#define EVAL_RING (EVAL_MAX_HORIZON + MK_MAX_ORDER + 1)
+
 struct evaluator {
     const struct markov_series *s;
     const struct disc *disc;
@@ -17,8 +19,14 @@ struct evaluator {
     unsigned H;
     uint32_t nstates;
     double *fc; /* fc[h * nstates + s]: expected value at horizon h from state s */
-    uint32_t ring_state[EVAL_MAX_HORIZON + 1];
-    double ring_value[EVAL_MAX_HORIZON + 1];
+    /* History of the chain's order (> 1): forecasts from the last `order` states, computed when
+     * an origin with that history first occurs (fch[key * (H + 1) + h], have[key]). */
+    int order;
+    uint64_t nkeys;
+    double *fch;
+    uint8_t *have;
+    uint32_t ring_state[EVAL_RING];
+    double ring_value[EVAL_RING];
     uint64_t n; /* held-out steps seen */
     struct eval_result res;
 };
@@ -59,13 +67,51 @@ int evaluator_new(struct evaluator **out, const struct markov_series *s, unsigne
         }
     }
     free(pk);
+    e->order = predict_history_order(c, (size_t)cfg->order);
+    if (e->order > 1) {
+        e->nkeys = 1;
+        for (int i = 0; i < e->order; i++) {
+            e->nkeys *= e->nstates;
+        }
+        e->fch = malloc(e->nkeys * (horizons + 1) * sizeof *e->fch);
+        e->have = calloc(e->nkeys, 1);
+        if (!e->fch || !e->have) {
+            evaluator_free(e);
+            return -ENOMEM;
+        }
+    }
     *out = e;
     return 0;
+}
+
+/* Forecast at horizon h from the origin whose last `order` states are st (oldest first). */
+static double forecast_hist(struct evaluator *e, const uint32_t *st, unsigned h) {
+    uint64_t key = 0;
+    for (int i = 0; i < e->order; i++) {
+        key = key * e->nstates + st[i];
+    }
+    double *f = e->fch + key * (e->H + 1);
+    if (!e->have[key]) {
+        const struct mk_counts *c = &markov_series_chain(e->s)->counts;
+        double *pks = malloc((size_t)e->H * e->nstates * sizeof *pks);
+        if (!pks || predict_history_steps(c, st, (size_t)e->order, e->H, pks) < 0) {
+            free(pks);
+            return e->fc[(size_t)h * e->nstates + st[e->order - 1]]; /* order 1 */
+        }
+        for (unsigned k = 1; k <= e->H; k++) {
+            f[k] = predict_expected_value(e->disc, pks + (size_t)(k - 1) * e->nstates);
+        }
+        free(pks);
+        e->have[key] = 1;
+    }
+    return f[h];
 }
 
 void evaluator_free(struct evaluator *e) {
     if (e) {
         free(e->fc);
+        free(e->fch);
+        free(e->have);
         free(e);
     }
 }
@@ -94,10 +140,21 @@ double eval_acc_smape(const struct eval_acc *a) {
 static void step(struct evaluator *e, const struct disc_step *st) {
     uint32_t s = (uint32_t)disc_step_bin(e->disc, st);
     double a = st->value;
-    unsigned R = EVAL_MAX_HORIZON + 1;
+    const unsigned R = EVAL_RING;
     for (unsigned h = 1; h <= e->H && h <= e->n; h++) {
-        unsigned o = (unsigned)((e->n - h) % R);
-        eval_acc_add(&e->res.model[h], e->fc[(size_t)h * e->nstates + e->ring_state[o]], a);
+        uint64_t origin = e->n - h;
+        unsigned o = (unsigned)(origin % R);
+        double f;
+        if (e->order > 1 && origin + 1 >= (uint64_t)e->order) {
+            uint32_t hist[MK_MAX_ORDER];
+            for (int i = 0; i < e->order; i++) {
+                hist[i] = e->ring_state[(origin + 1 - (uint64_t)e->order + (uint64_t)i) % R];
+            }
+            f = forecast_hist(e, hist, h);
+        } else {
+            f = e->fc[(size_t)h * e->nstates + e->ring_state[o]];
+        }
+        eval_acc_add(&e->res.model[h], f, a);
         eval_acc_add(&e->res.persist[h], e->ring_value[o], a);
     }
     e->ring_state[e->n % R] = s;

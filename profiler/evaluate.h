@@ -2,11 +2,14 @@
  *
  * Held-out raw values are turned into steps exactly as in training (buffer means, the trained
  * bins). For every step t and horizon h = 1..H with an origin t - h also held out, the model's
- * forecast is the expected value of the h-step distribution from the origin's state, each state
- * at its bin centre (predict_dist by matrix power), and the persistence baseline's forecast is
+ * forecast is the expected value of the h-step distribution from the origin, each state at its
+ * bin centre: from the origin's state by matrix power (order 1), or, for a chain of order H > 1,
+ * from the origin's last H states (predict_history_steps; the first H - 1 held-out origins use
+ * their state alone), and the persistence baseline's forecast is
  * the origin's value. MAE, RMSE and the textbook SMAPE, 100/n * sum |f - a| / ((|a| + |f|) / 2)
  * (a pair with a = f = 0 counts 0), are accumulated per horizon over the same pairs for both.
- * Memory: H states and values plus an H x states table of forecasts.
+ * Memory: H states and values plus an H x states table of forecasts (order > 1: also
+ * H x states^order, filled as histories occur).
  * SPDX-License-Identifier: MIT */
 #ifndef PROFILER_EVALUATE_H
 #define PROFILER_EVALUATE_H

@@ -54,8 +54,10 @@ static void print_help(void) {
         "  summary INPUT...       profile and print a readable summary; or summary -p PROFILE\n"
         "  import -O OUT CSV...   write a journal from CSV files (each file one VM)\n"
         "  predict -p PROFILE --metric M (--state S | --value V) [--steps K]\n"
-        "                         k-step state distributions (matrix power), k = 1..K\n"
-        "  simulate -p PROFILE --metric M [--steps N] [--seed S] [--state S]\n"
+        "                         k-step state distributions (matrix power), k = 1..K;\n"
+        "                         S or V may be a recent history, oldest first (--state 0,0,2):\n"
+        "                         a profile with --history H > 1 then predicts from it\n"
+        "  simulate -p PROFILE --metric M [--steps N] [--seed S] [--state S[,S...]]\n"
         "                         a synthetic series (CSV: step,state,value), seeded\n"
         "  score -p PROFILE INPUT...\n"
         "                         log-likelihood of the input under the profile, per VM/metric\n"
@@ -141,6 +143,10 @@ struct cli {
     long state;
     double value;
     bool have_value;
+    /* --state / --value as a comma list: the recent history, oldest first (the last = state) */
+    long hist_state[MK_MAX_ORDER];
+    double hist_value[MK_MAX_ORDER];
+    size_t nhist;
     long steps;
     const char *out_path, *host, *merge_as;
     const char *const *inputs;
@@ -515,12 +521,34 @@ static void parse_args(struct cli *c, int argc, char **argv) {
             c->metric = optarg;
             break;
         case O_STATE:
-            c->state = parse_long("--state", optarg, 0, DISC_MAX_STATES - 1);
+        case O_VALUE: {
+            const char *name = opt == O_STATE ? "--state" : "--value";
+            char *list = strdup(optarg), *save = NULL;
+            c->nhist = 0;
+            for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (c->nhist == MK_MAX_ORDER) {
+                    cli_usage_error("%s: at most %d states of history", name, MK_MAX_ORDER);
+                }
+                if (opt == O_STATE) {
+                    c->hist_state[c->nhist++] = parse_long(name, t, 0, DISC_MAX_STATES - 1);
+                } else {
+                    c->hist_value[c->nhist++] = parse_double(name, t);
+                }
+            }
+            free(list);
+            if (c->nhist == 0) {
+                cli_usage_error("%s: empty list", name);
+            }
+            if (opt == O_STATE) {
+                c->state = c->hist_state[c->nhist - 1];
+                c->have_value = false;
+            } else {
+                c->value = c->hist_value[c->nhist - 1];
+                c->have_value = true;
+                c->state = -1;
+            }
             break;
-        case O_VALUE:
-            c->value = parse_double("--value", optarg);
-            c->have_value = true;
-            break;
+        }
         case O_STEPS:
             c->steps = parse_long("--steps", optarg, 1, 100000000L);
             break;
@@ -922,20 +950,35 @@ static int cmd_predict(struct cli *c) {
         const struct markov_series *s = profile_metric(v[i].p, (size_t)m);
         const struct disc *d = markov_series_disc(s);
         uint32_t ns = markov_series_config(s)->nstates;
-        uint32_t st = c->have_value ? (uint32_t)disc_bin(d, c->value) : (uint32_t)c->state;
-        if (st >= ns) {
-            cli_usage_error("--state: %u is not below the profile's %u states", st, ns);
+        uint32_t hist[MK_MAX_ORDER];
+        for (size_t k = 0; k < c->nhist; k++) {
+            hist[k] = c->have_value ? (uint32_t)disc_bin(d, c->hist_value[k])
+                                    : (uint32_t)c->hist_state[k];
+            if (hist[k] >= ns) {
+                cli_usage_error("--state: %u is not below the profile's %u states", hist[k], ns);
+            }
         }
+        uint32_t st = hist[c->nhist - 1];
+        const struct mk_counts *counts = &markov_series_chain(s)->counts;
+        int used = predict_history_order(counts, c->nhist);
         double *pk = calloc(ns, sizeof *pk);
-        printf("VM %s  metric %s  from state %u [%g, %g)\n", v[i].name, c->metric, st, d->edges[st],
+        printf("VM %s  metric %s  from state %u [%g, %g)", v[i].name, c->metric, st, d->edges[st],
                d->edges[st + 1]);
+        if (used > 1) {
+            printf("  after");
+            for (size_t k = c->nhist - (size_t)used; k + 1 < c->nhist; k++) {
+                printf(" %u", hist[k]);
+            }
+            printf(" (order %d)", used);
+        }
+        printf("\n");
         printf("%5s", "step");
         for (uint32_t k = 0; k < ns && ns <= 16; k++) {
             printf("  p(%u)%*s", k, k < 10 ? 1 : 0, "");
         }
         printf("  %12s\n", "expected");
         for (long k = 1; k <= K; k++) {
-            if (predict_from_state(&markov_series_chain(s)->counts, st, (unsigned)k, pk) < 0) {
+            if (predict_from_history(counts, hist, c->nhist, (unsigned)k, pk) < 0) {
                 cli_fail("predict: cannot compute the distribution (too many states)");
             }
             printf("%5ld", k);
@@ -976,24 +1019,29 @@ static int cmd_simulate(struct cli *c) {
         const struct markov_series *s = profile_metric(v[i].p, (size_t)m);
         const struct markov_chain *ch = markov_series_chain(s);
         uint32_t ns = markov_series_config(s)->nstates;
-        uint32_t start = 0;
-        if (c->state >= 0) {
-            start = (uint32_t)c->state;
-        } else if (c->have_value) {
-            start = (uint32_t)disc_bin(markov_series_disc(s), c->value);
+        uint32_t start[MK_MAX_ORDER] = {0};
+        size_t nstart = 1;
+        if (c->nhist > 0) {
+            nstart = c->nhist;
+            for (size_t k = 0; k < nstart; k++) {
+                start[k] = c->have_value
+                               ? (uint32_t)disc_bin(markov_series_disc(s), c->hist_value[k])
+                               : (uint32_t)c->hist_state[k];
+                if (start[k] >= ns) {
+                    cli_usage_error("--state: %u is not below the profile's %u states", start[k],
+                                    ns);
+                }
+            }
         } else {
             for (uint32_t k = 1; k < ns; k++) { /* most occupied state */
-                start = ch->occ[k] > ch->occ[start] ? k : start;
+                start[0] = ch->occ[k] > ch->occ[start[0]] ? k : start[0];
             }
-        }
-        if (start >= ns) {
-            cli_usage_error("--state: %u is not below the profile's %u states", start, ns);
         }
         uint32_t *states = malloc((size_t)N * sizeof *states);
         double *vals = malloc((size_t)N * sizeof *vals);
         if (!states || !vals ||
-            predict_simulate(&ch->counts, markov_series_disc(s), &start, 1, (size_t)N, rng, states,
-                             vals) < 0) {
+            predict_simulate(&ch->counts, markov_series_disc(s), start, nstart, (size_t)N, rng,
+                             states, vals) < 0) {
             cli_fail("simulate: failed");
         }
         for (long k = 0; k < N; k++) {

@@ -97,6 +97,126 @@ static uint64_t tail_key(const uint32_t *hist, size_t len, int h, uint32_t nstat
     return key;
 }
 
+int predict_history_order(const struct mk_counts *c, size_t nhist) {
+    int H = nhist < (size_t)c->order ? (int)nhist : c->order;
+    while (H > 1) {
+        uint64_t nk = 1;
+        for (int i = 0; i < H; i++) {
+            nk *= c->nstates;
+        }
+        if (nk <= PREDICT_MAX_HISTORIES) {
+            break;
+        }
+        H--;
+    }
+    return H;
+}
+
+/* Next-state probabilities after the states st[0..H-1] (oldest first): the highest order whose
+ * row was seen, else the chain stays in st[H-1]. row: nstates scratch counts. */
+static void next_probs(const struct mk_counts *c, const uint32_t *st, int H, uint64_t *row,
+                       double *p) {
+    uint32_t n = c->nstates;
+    for (int h = H; h >= 1; h--) {
+        uint64_t key = tail_key(st, (size_t)H, h, n);
+        uint64_t tot = mk_counts_row(c, h, key, row);
+        if (tot) {
+            for (uint32_t j = 0; j < n; j++) {
+                p[j] = (double)row[j] / (double)tot;
+            }
+            return;
+        }
+    }
+    memset(p, 0, n * sizeof *p);
+    p[st[H - 1]] = 1.0;
+}
+
+int predict_from_history(const struct mk_counts *c, const uint32_t *hist, size_t nhist, unsigned k,
+                         double *pk) {
+    if (k == 0) {
+        if (nhist == 0 || hist[nhist - 1] >= c->nstates) {
+            return -CORE_ERANGE;
+        }
+        memset(pk, 0, c->nstates * sizeof *pk);
+        pk[hist[nhist - 1]] = 1.0;
+        return 0;
+    }
+    double *all = malloc((size_t)k * c->nstates * sizeof *all);
+    if (!all) {
+        return -ENOMEM;
+    }
+    int rc = predict_history_steps(c, hist, nhist, k, all);
+    if (rc == 0) {
+        memcpy(pk, all + (size_t)(k - 1) * c->nstates, c->nstates * sizeof *pk);
+    }
+    free(all);
+    return rc;
+}
+
+int predict_history_steps(const struct mk_counts *c, const uint32_t *hist, size_t nhist,
+                          unsigned K, double *pks) {
+    uint32_t n = c->nstates;
+    if (nhist == 0) {
+        return -CORE_ERANGE;
+    }
+    for (size_t i = 0; i < nhist; i++) {
+        if (hist[i] >= n) {
+            return -CORE_ERANGE;
+        }
+    }
+    int H = predict_history_order(c, nhist);
+    if (H <= 1) {
+        for (unsigned k = 1; k <= K; k++) {
+            int rc = predict_from_state(c, hist[nhist - 1], k, pks + (size_t)(k - 1) * n);
+            if (rc < 0) {
+                return rc;
+            }
+        }
+        return 0;
+    }
+    uint64_t nk = 1;
+    for (int i = 0; i < H; i++) {
+        nk *= n;
+    }
+    double *x = calloc(nk, sizeof *x), *y = calloc(nk, sizeof *y), *p = malloc(n * sizeof *p);
+    uint64_t *row = malloc(n * sizeof *row);
+    int rc = 0;
+    if (!x || !y || !p || !row) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    x[tail_key(hist, nhist, H, n)] = 1.0;
+    uint32_t st[MK_MAX_ORDER];
+    for (unsigned step = 0; step < K; step++) {
+        memset(y, 0, nk * sizeof *y);
+        for (uint64_t key = 0; key < nk; key++) {
+            if (x[key] == 0.0) {
+                continue;
+            }
+            mk_key_decode(key, n, H, st);
+            next_probs(c, st, H, row, p);
+            uint64_t shifted = (key % (nk / n)) * n; /* drop the oldest state */
+            for (uint32_t j = 0; j < n; j++) {
+                y[shifted + j] += x[key] * p[j];
+            }
+        }
+        double *t = x;
+        x = y;
+        y = t;
+        double *pk = pks + (size_t)step * n;
+        memset(pk, 0, n * sizeof *pk);
+        for (uint64_t key = 0; key < nk; key++) {
+            pk[key % n] += x[key];
+        }
+    }
+out:
+    free(x);
+    free(y);
+    free(p);
+    free(row);
+    return rc;
+}
+
 int predict_simulate(const struct mk_counts *c, const struct disc *d, const uint32_t *start,
                      size_t nstart, size_t n, gsl_rng *rng, uint32_t *states, double *values) {
     uint32_t N = c->nstates, win[MK_MAX_ORDER];

@@ -21,6 +21,24 @@ int predict_dist(const struct mk_counts *c, const double *p0, unsigned k, double
 /* The same from a known current state s. */
 int predict_from_state(const struct mk_counts *c, uint32_t s, unsigned k, double *pk);
 
+/* The same from a known recent history hist[0..nhist-1] (oldest first, nhist >= 1), using the
+ * chain's higher orders: the distribution over the last H = min(order, nhist) states is carried
+ * forward, each step from the highest order whose row was seen, backing off to lower orders;
+ * where no order saw the row the chain stays (as predict_dist). With H = 1 this equals
+ * predict_from_state. pk is the marginal of the last state. When nstates^H exceeds
+ * PREDICT_MAX_HISTORIES the order is lowered until it fits. Returns 0, -CORE_ERANGE (a state out
+ * of range, nhist = 0) or -ENOMEM. */
+#define PREDICT_MAX_HISTORIES 65536
+int predict_from_history(const struct mk_counts *c, const uint32_t *hist, size_t nhist, unsigned k,
+                         double *pk);
+
+/* The same for every step 1..K at once: pks[(k - 1) * nstates + s] (K x nstates values). */
+int predict_history_steps(const struct mk_counts *c, const uint32_t *hist, size_t nhist,
+                          unsigned K, double *pks);
+
+/* The history order predict_from_history() uses for nhist known states. */
+int predict_history_order(const struct mk_counts *c, size_t nhist);
+
 /* Expected value of a state distribution, each state at its bin centre (edges of d). */
 double predict_expected_value(const struct disc *d, const double *p);
 

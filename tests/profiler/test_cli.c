@@ -471,6 +471,55 @@ static void test_phases_joint(void **state) {
     free(csv);
 }
 
+/* --history 2 in use: the period-4 series 0,0,100,100,... is a coin toss for order 1 from a
+ * single state, and certain for order 2 from the last two. evaluate: order 1's h=1 MAE is ~50,
+ * order 2's is 25 (each forecast at the right bin's centre; the first held-out origin has one
+ * state of history only, hence 25.25 on 99 pairs). predict --state 0,0 follows the cycle. */
+static void test_history_forecasts(void **state) {
+    (void)state;
+    char *csv = tu_path(tmp, "p4.csv");
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fprintf(f, "t,level\n");
+    for (int i = 0; i < 200; i++)
+        fprintf(f, "%d,%d\n", 1700000000 + i * 60, i % 4 < 2 ? 0 : 100);
+    assert_int_equal(fclose(f), 0);
+    double mae[3] = {0};
+    for (int h = 1; h <= 2; h++) {
+        struct result r = run("evaluate --format json --metrics level --fixedbound --fixedmin 0 "
+                              "--fixedmax 100 --states 2 --history %d --split 0.5 --horizons 1 %s",
+                              h, csv);
+        assert_int_equal(r.status, 0);
+        json_error_t je;
+        json_t *a = json_loads(r.out, 0, &je);
+        assert_non_null(a);
+        mae[h] = json_real_value(json_object_get(json_array_get(a, 0), "mae"));
+        json_decref(a);
+        result_free(&r);
+    }
+    print_message("h=1 MAE: order 1 %.4f, order 2 %.4f\n", mae[1], mae[2]);
+    assert_true(fabs(mae[1] - 50.0) < 0.5);
+    assert_float_equal(mae[2], 25.0 * 100.0 / 99.0, 1e-9);
+    char *prof = tu_path(tmp, "p4.json");
+    struct result r = run("--metrics level --fixedbound --fixedmin 0 --fixedmax 100 --states 2 "
+                          "--history 2 -o file --target %s %s",
+                          prof, csv);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    r = run("predict -p %s --metric level --state 0,0 --steps 3", prof);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "after 0 (order 2)"));
+    assert_non_null(strstr(r.out, "    1  0.0000  1.0000            75"));
+    assert_non_null(strstr(r.out, "    3  1.0000  0.0000            25"));
+    result_free(&r);
+    r = run("predict -p %s --metric level --state 0,0,0,0,0,0,0,0,0 --steps 1", prof);
+    assert_int_equal(r.status, 2);
+    assert_one_line(&r);
+    result_free(&r);
+    free(prof);
+    free(csv);
+}
+
 static void expect_failure(int status, const char *needle, const char *fmt, const char *arg) {
     struct result r = run(fmt, arg);
     assert_int_equal(r.status, status);
@@ -524,6 +573,7 @@ int main(void) {
         cmocka_unit_test(test_evaluate_by_hand),
         cmocka_unit_test(test_follow),
         cmocka_unit_test(test_phases_joint),
+        cmocka_unit_test(test_history_forecasts),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_bitbrains),
     };

@@ -38,6 +38,50 @@ static void test_predict(void **state) {
     mk_counts_fini(&c);
 }
 
+/* Order 2 on the period-4 sequence 0,0,1,1,0,0,1,1,...: from the history (0,0) the next states
+ * are 1, 1, 0, 0 for sure, while the order-1 view of state 0 is a coin toss. With a history of
+ * one state, or an order-1 chain, it is predict_from_state. */
+static void test_predict_history(void **state) {
+    (void)state;
+    struct mk_counts c;
+    assert_int_equal(mk_counts_init(&c, 2, 2), 0);
+    static const uint32_t seq[] = {0, 0, 1, 1};
+    struct mk_hist h;
+    mk_hist_init(&h, 2, 2);
+    for (int t = 0; t < 400; t++) {
+        mk_counts_add(&c, &h, seq[t % 4]);
+        mk_hist_push(&h, seq[t % 4]);
+    }
+    double pk[2], q[2];
+    const uint32_t h00[2] = {0, 0}, h01[2] = {0, 1};
+    static const double want[4][2] = {{0, 1}, {0, 1}, {1, 0}, {1, 0}};
+    for (unsigned k = 1; k <= 4; k++) {
+        assert_int_equal(predict_from_history(&c, h00, 2, k, pk), 0);
+        assert_true(fabs(pk[0] - want[k - 1][0]) < 1e-12 && fabs(pk[1] - want[k - 1][1]) < 1e-12);
+    }
+    assert_int_equal(predict_from_history(&c, h01, 2, 1, pk), 0);
+    assert_true(fabs(pk[1] - 1.0) < 1e-12);
+    double all[8];
+    assert_int_equal(predict_history_steps(&c, h00, 2, 4, all), 0);
+    for (unsigned k = 0; k < 4; k++)
+        assert_true(fabs(all[2 * k] - want[k][0]) < 1e-12);
+    /* order 1 from state 0: a coin toss */
+    assert_int_equal(predict_from_history(&c, h00 + 1, 1, 1, pk), 0);
+    assert_int_equal(predict_from_state(&c, 0, 1, q), 0);
+    assert_true(fabs(pk[0] - q[0]) < 1e-15 && fabs(pk[0] - 0.5) < 0.01);
+    /* an unseen order-2 row backs off to order 1 */
+    struct mk_counts d;
+    assert_int_equal(mk_counts_init(&d, 2, 2), 0);
+    mk_counts_add_n(&d, 1, 1, 0, 3); /* 1 -> 0 */
+    mk_counts_add_n(&d, 1, 1, 1, 1);
+    const uint32_t h11[2] = {1, 1};
+    assert_int_equal(predict_from_history(&d, h11, 2, 1, pk), 0);
+    assert_true(fabs(pk[0] - 0.75) < 1e-12);
+    assert_int_equal(predict_from_history(&d, h11, 0, 1, pk), -CORE_ERANGE);
+    mk_counts_fini(&d);
+    mk_counts_fini(&c);
+}
+
 static void test_simulate_and_score(void **state) {
     struct mk_counts c;
     struct disc d;
@@ -112,6 +156,7 @@ static void test_diff(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_predict),
+        cmocka_unit_test(test_predict_history),
         cmocka_unit_test(test_simulate_and_score),
         cmocka_unit_test(test_eval),
         cmocka_unit_test(test_diff),

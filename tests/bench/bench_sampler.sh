@@ -5,8 +5,15 @@
 #     over TICKS ticks (default 300) at 100 ms, plus RSS before/after (flat = no growth);
 #   - syscalls per tick: strace -c -f of bench_sampler at TICKS and TICKS/3 ticks, marginal;
 #   - QEMU's non-vCPU threads' CPU during the measured run (sum of schedstat field 1 before/after)
-#     minus the same over an idle window of equal length without the sampler.
-# Guests are started and torn down by tests/lab/run.sh (by PID, on every exit path).
+#     minus the same over an idle window of equal length without the sampler;
+#   - flat in the host's thread count: bench_sampler's CPU per VM per tick with the Proxmox
+#     source and with the procfs source (which lists /proc every 20 ticks to find new QEMU
+#     processes), each without and with BENCH_THREADS (default 2000; 0 skips this part) extra
+#     sleeping threads on the host, held by tests/bench/idle_threads in 1 process and in 200
+#     processes. The host's thread count is read just before each run.
+# Guests are started and torn down by tests/lab/run.sh (by PID, on every exit path); the
+# idle_threads helper is recorded in $LAB_RUN/owned too and stopped by its PID after its runs.
+# The libvirt variant (libvirtd and QEMU serving --libvirt): bench_sampler_libvirt.sh.
 # SPDX-License-Identifier: MIT
 set -euo pipefail
 B=$(realpath "${1:?usage: bench_sampler.sh BUILD_DIR [N] [TICKS]}")
@@ -19,6 +26,22 @@ if [[ -z ${LAB_RUN:-} ]]; then
     exec "$HERE/../lab/run.sh" "${args[@]}" -- "$0" "$@"
 fi
 root=$LAB_RUN/pve
+# shellcheck source-path=SCRIPTDIR source=../lab/lab.sh
+. "$HERE/../lab/lab.sh" # lab_own / lab_kill_pid: run.sh's teardown also covers idle_threads
+host_threads() { # a glob, not ls: a process that ends meanwhile must not fail the script
+    local t n=0
+    for t in /proc/[0-9]*/task/[0-9]*; do
+        n=$((n + 1))
+    done
+    echo "$n"
+}
+host_procs() {
+    local p n=0
+    for p in /proc/[0-9]*; do
+        n=$((n + 1))
+    done
+    echo "$n"
+}
 pids=$(cat "$root"/var/run/qemu-server/*.pid)
 # sum of schedstat field 1 (ns on CPU) over QEMU threads that are not vCPU threads
 nonvcpu_ns() {
@@ -34,8 +57,8 @@ nonvcpu_ns() {
     echo "$s"
 }
 sleep 15 # let SeaBIOS finish: the boot work of QEMU's main thread is not the sampler's
-echo "== fixture: $N spinner guests (Proxmox layout, KVM), $(ls /proc | grep -c '^[0-9]') processes," \
-    "$(ls /proc/*/task 2>/dev/null | grep -c '^[0-9]') threads on the host"
+echo "== fixture: $N spinner guests (Proxmox layout, KVM), $(host_procs) processes," \
+    "$(host_threads) threads on the host"
 dur_s=$(awk -v t="$T" 'BEGIN { printf "%.1f", (t + 5) * 0.1 }')
 q0=$(nonvcpu_ns)
 sleep "$dur_s"
@@ -64,4 +87,76 @@ if command -v strace >/dev/null; then
         'BEGIN { printf "%.1f (%.1f per VM)", (b - a) / (y - x), (b - a) / (y - x) / '"$N"' }')"
     echo "  top syscalls ($T ticks):"
     sed -n '3,9p' "$LAB_RUN/s2" | awk '{ printf "    %s\n", $0 }'
+fi
+
+# Flat in the host's thread count: the same bench with 0 or BENCH_THREADS extra idle threads.
+nthreads=${BENCH_THREADS:-2000}
+helper=$B/tests/bench/idle_threads
+if ((nthreads > 0)) && [[ -x $helper ]]; then
+    echo "== flat in the host's thread count: bench_sampler, $T ticks at 100 ms per run, extra" \
+        "threads from idle_threads (sleeping in pause())"
+    printf '  %-8s %-26s %8s %7s %6s %12s %14s\n' source "extra threads" threads procs VMs \
+        "CPU/tick us" "CPU/VM/tick us"
+    for src in proxmox procfs; do
+        for procs in 0 1 200; do
+            hpid='' hstart=''
+            if ((procs > 0)); then
+                "$helper" -p "$procs" "$nthreads" >"$LAB_RUN/idle_threads.out" &
+                hpid=$!
+                hstart=$(lab_starttime "$hpid")
+                lab_own proc "$hpid" "$hstart" idle_threads
+                k=0
+                until grep -q ready "$LAB_RUN/idle_threads.out" 2>/dev/null; do
+                    lab_alive "$hpid" || lab_die "idle_threads exited before it was ready"
+                    ((++k < 300)) || lab_die "idle_threads not ready after 30 s"
+                    sleep 0.1
+                done
+                what="$nthreads in $procs process(es)"
+            else
+                what=none
+            fi
+            ht=$(host_threads)
+            hp=$(host_procs)
+            if [[ $src == proxmox ]]; then
+                out=$("$B/tests/bench/bench_sampler" --proxmox "$root" -n "$T" -i 100)
+            else
+                out=$("$B/tests/bench/bench_sampler" -n "$T" -i 100)
+            fi
+            [[ -z $hpid ]] || lab_kill_pid "$hpid" "$hstart"
+            awk -v s="$src" -v w="$what" -v ht="$ht" -v hp="$hp" '
+                /VMs on average/ { for (i = 1; i <= NF; i++) if ($i == "VMs") v = $(i - 1) }
+                /CPU per tick/ { c = $4 }
+                /CPU per VM per tick/ { cv = $6 }
+                END { printf "  %-8s %-26s %8s %7s %6s %12s %14s\n", s, w, ht, hp, v, c, cv }' \
+                <<<"$out"
+        done
+    done
+    # What the procfs source does more with 200 more processes: marginal syscalls per tick.
+    if command -v strace >/dev/null; then
+        t1=$((T / 3))
+        for procs in 0 200; do
+            hpid='' hstart=''
+            if ((procs > 0)); then
+                "$helper" -p "$procs" "$nthreads" >"$LAB_RUN/idle_threads.out" &
+                hpid=$!
+                hstart=$(lab_starttime "$hpid")
+                lab_own proc "$hpid" "$hstart" idle_threads
+                until grep -q ready "$LAB_RUN/idle_threads.out" 2>/dev/null; do
+                    lab_alive "$hpid" || lab_die "idle_threads exited before it was ready"
+                    sleep 0.1
+                done
+            fi
+            strace -f -c -o "$LAB_RUN/f1" "$B/tests/bench/bench_sampler" -n "$t1" -i 10 >/dev/null
+            strace -f -c -o "$LAB_RUN/f2" "$B/tests/bench/bench_sampler" -n "$T" -i 10 >/dev/null
+            [[ -z $hpid ]] || lab_kill_pid "$hpid" "$hstart"
+            awk -v x="$t1" -v y="$T" -v w="$procs" '
+                FNR == 1 { f++ }
+                $NF == "total" { tot[f] = $4 }
+                $NF == "getdents64" { gd[f] = $4 }
+                END { printf "  procfs, %s extra processes: %.1f syscalls per tick (marginal, " \
+                             "%d -> %d ticks), getdents64 %.2f per tick\n", w,
+                             (tot[2] - tot[1]) / (y - x), x, y, (gd[2] - gd[1]) / (y - x) }' \
+                "$LAB_RUN/f1" "$LAB_RUN/f2"
+        done
+    fi
 fi

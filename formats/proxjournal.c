@@ -272,11 +272,13 @@ struct dump_opts {
 };
 
 /* Per reader entity: last values, for rates. */
+/* Per entity and slot, the last present value and its tick's time: a counter missing on some
+ * ticks (read every Nth tick, or not answered) is derived over the span since its last reading. */
 struct last_row {
     bool have;
-    int64_t t_real, t_mono;
     uint32_t n;
     struct journal_value *v;
+    int64_t *t_real, *t_mono;
 };
 
 static bool list_match(const char *list, const char *name) {
@@ -356,8 +358,11 @@ static bool value_text(const struct metric_def *m, const struct journal_value *v
         return false;
     if (rate && m->kind == METRIC_COUNTER) {
         double x;
-        const struct journal_value *pv = last->have && slot < last->n ? &last->v[slot] : NULL;
-        if (rate_derive(m->kind, pv, last->t_real, last->t_mono, v, t_real, t_mono, &x) != RATE_OK)
+        bool known = last->have && slot < last->n && last->v[slot].type != JV_MISSING;
+        if (!known)
+            return false; /* first reading of this entity */
+        if (rate_derive(m->kind, &last->v[slot], last->t_real[slot], last->t_mono[slot], v, t_real,
+                        t_mono, &x) != RATE_OK)
             return false;
         fmt_double(buf, n, x);
         return true;
@@ -542,15 +547,24 @@ static int cmd_dump(char **paths, int n, const struct dump_opts *o) {
                     fprintf(out, " %" PRId64 "\n", it.t_real);
                 }
             }
-            /* Remember this row for the next rate. */
-            if (lr->n < row->n) {
+            /* Remember this row's present values for the next rate (a new life or a wider row
+             * starts afresh). */
+            if (!lr->have || lr->n != row->n) {
                 free(lr->v);
-                lr->v = xcalloc(row->n, sizeof(*lr->v));
+                free(lr->t_real);
+                free(lr->t_mono);
+                lr->v = xcalloc(row->n ? row->n : 1, sizeof(*lr->v));
+                lr->t_real = xcalloc(row->n ? row->n : 1, sizeof(*lr->t_real));
+                lr->t_mono = xcalloc(row->n ? row->n : 1, sizeof(*lr->t_mono));
+                lr->n = row->n;
             }
-            lr->n = row->n;
-            memcpy(lr->v, row->value, row->n * sizeof(*lr->v));
-            lr->t_real = it.t_real;
-            lr->t_mono = it.t_mono;
+            for (uint32_t j = 0; j < row->n; j++) {
+                if (row->value[j].type != JV_MISSING) {
+                    lr->v[j] = row->value[j];
+                    lr->t_real[j] = it.t_real;
+                    lr->t_mono[j] = it.t_mono;
+                }
+            }
             lr->have = true;
         }
         if (ferror(out))
@@ -565,8 +579,11 @@ static int cmd_dump(char **paths, int n, const struct dump_opts *o) {
         fprintf(stderr, "%s: read error: %s\n", prog, core_strerror(rc));
         ret = 1;
     }
-    for (size_t i = 0; i < nlast; i++)
+    for (size_t i = 0; i < nlast; i++) {
         free(last[i].v);
+        free(last[i].t_real);
+        free(last[i].t_mono);
+    }
     free(last);
     for (size_t c = 0; c < ncols; c++)
         free(cells[c]);

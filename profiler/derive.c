@@ -98,10 +98,17 @@ struct derive {
     uint8_t *kind_of;
 };
 
+/* The last present sample of each input, with its own time: a counter read only every Nth tick
+ * (QMP and libvirt's QEMU-served groups, --daemon-interval) or missing for a tick is derived
+ * over the span since its last reading, never against a missing value. */
+struct prev_cell {
+    struct journal_value v; /* JV_MISSING: no sample of this entity yet */
+    int64_t t_real, t_mono;
+};
+
 struct derive_ent {
-    int64_t prev_real, prev_mono;
-    uint8_t have_prev;
-    struct journal_value prev[];
+    uint32_t ninputs;
+    struct prev_cell prev[];
 };
 
 /* Accumulator layout: per input a double sum, an OK count and a failure count. */
@@ -361,12 +368,15 @@ int derive_bind(struct derive *d, const struct metric_def *const *defs, size_t n
 }
 
 struct derive_ent *derive_ent_new(const struct derive *d) {
-    return calloc(1, sizeof(struct derive_ent) + d->ninputs * sizeof(struct journal_value));
+    struct derive_ent *e = calloc(1, sizeof(struct derive_ent) + d->ninputs * sizeof(struct prev_cell));
+    if (e) {
+        e->ninputs = (uint32_t)d->ninputs;
+    }
+    return e;
 }
 
 void derive_ent_reset(const struct derive *d, struct derive_ent *e) {
-    e->have_prev = 0;
-    memset(e->prev, 0, d->ninputs * sizeof e->prev[0]);
+    memset(e->prev, 0, d->ninputs * sizeof e->prev[0]); /* JV_MISSING == 0 */
 }
 
 size_t derive_acc_size(const struct derive *d) {
@@ -388,20 +398,23 @@ void derive_row(const struct derive *d, void *acc, struct derive_ent *e, const u
         int in = d->in_of[id];
         enum metric_kind kind = (enum metric_kind)d->kind_of[id];
         double r;
-        const struct journal_value *prev = e->have_prev ? &e->prev[in] : NULL;
-        enum rate_status st =
-            rate_derive(kind, prev, e->prev_real, e->prev_mono, &value[k], t_real, t_mono, &r);
+        struct prev_cell *p = &e->prev[in];
+        if (value[k].type == JV_MISSING) {
+            a[in].bad++; /* p keeps the last reading for the next present one */
+            continue;
+        }
+        enum rate_status st = rate_derive(kind, p->v.type != JV_MISSING ? &p->v : NULL,
+                                          p->t_real, p->t_mono, &value[k], t_real, t_mono, &r);
         if (st == RATE_OK) {
             a[in].sum += r;
             a[in].ok++;
         } else {
             a[in].bad++;
         }
-        e->prev[in] = value[k];
+        p->v = value[k];
+        p->t_real = t_real;
+        p->t_mono = t_mono;
     }
-    e->prev_real = t_real;
-    e->prev_mono = t_mono;
-    e->have_prev = 1;
 }
 
 /* The sum of an input when every contribution was good, else NaN. */

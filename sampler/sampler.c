@@ -98,6 +98,7 @@ static void ent_init(struct ent *e, const struct schema *sc, const char *key) {
     e->sc = sc;
     e->cur = xcalloc(sc->n + 1, sizeof(*e->cur));
     e->prev = xcalloc(sc->n + 1, sizeof(*e->prev));
+    e->prev_mono = xcalloc(sc->n + 1, sizeof(*e->prev_mono));
     /* Keys are built from bounded names; an over-long one is cut, never overrun. */
     size_t n = strnlen(key, sizeof(e->key) - 1);
     memcpy(e->key, key, n);
@@ -107,18 +108,30 @@ static void ent_init(struct ent *e, const struct schema *sc, const char *key) {
 static void ent_fini(struct ent *e) {
     free(e->cur);
     free(e->prev);
+    free(e->prev_mono);
     e->cur = e->prev = NULL;
+    e->prev_mono = NULL;
 }
 
-/* Starts a tick for e: the last sample becomes prev, cur is all missing. */
-static void ent_begin(struct ent *e) {
+/* Forgets e's earlier samples (the same key now names a new object, e.g. a re-plugged vCPU). */
+static void ent_forget(struct ent *e) {
+    e->has_prev = false;
+    memset(e->prev, 0, (e->sc->n + 1) * sizeof(*e->prev)); /* JV_MISSING == 0 */
+}
+
+/* Starts a tick for e: each value read last tick (at cur_mono) becomes its slot's previous
+ * sample; a slot not read then keeps its older one, so a counter read only every Nth tick
+ * (--daemon-interval) or missed once is derived over the span since its last reading. cur is
+ * all missing afterwards. */
+static void ent_begin(struct ent *e, int64_t cur_mono) {
     if (e->sampled) {
-        struct journal_value *t = e->prev;
-        e->prev = e->cur;
-        e->cur = t;
+        for (size_t i = 0; i < e->sc->n; i++) {
+            if (e->cur[i].type != JV_MISSING) {
+                e->prev[i] = e->cur[i];
+                e->prev_mono[i] = cur_mono;
+            }
+        }
         e->has_prev = true;
-    } else {
-        e->has_prev = false;
     }
     memset(e->cur, 0, (e->sc->n + 1) * sizeof(*e->cur)); /* JV_MISSING == 0 */
     e->sampled = false;
@@ -147,9 +160,10 @@ bool sampler__value(const struct sampler *s, const struct ent *e, int f, double 
     if (sl < 0 || !e->sampled) {
         return false;
     }
-    return rate_derive((enum metric_kind)e->sc->kind[sl], e->has_prev ? &e->prev[sl] : NULL,
-                       s->prev_real, s->prev_mono, &e->cur[sl], s->t_real, s->t_mono,
-                       out) == RATE_OK;
+    const struct journal_value *p = e->has_prev && e->prev[sl].type != JV_MISSING ? &e->prev[sl]
+                                                                                  : NULL;
+    return rate_derive((enum metric_kind)e->sc->kind[sl], p, e->prev_mono[sl], e->prev_mono[sl],
+                       &e->cur[sl], s->t_mono, s->t_mono, out) == RATE_OK;
 }
 
 static void gone_push(struct sampler *s, struct ent *e) {
@@ -952,7 +966,7 @@ static struct vcpu_ent *vcpu_get(struct sampler *s, struct vm *v, int32_t idx, i
             if (c->tid != tid) { /* vCPU unplugged and plugged again: a new thread */
                 gone_push(s, &c->e);
                 c->tid = tid;
-                c->e.has_prev = false;
+                ent_forget(&c->e);
             }
             return c;
         }
@@ -1612,28 +1626,28 @@ static void vms_source_values(struct sampler *s) {
 /*============================== the tick ============================== */
 
 static void ents_begin(struct sampler *s) {
-    ent_begin(&s->host);
+    ent_begin(&s->host, s->prev_mono);
     for (size_t i = 0; i < s->nhcpus; i++) {
-        ent_begin(&s->hcpus[i].e);
+        ent_begin(&s->hcpus[i].e, s->prev_mono);
         s->hcpus[i].seen = false;
     }
     for (size_t i = 0; i < s->ndisks; i++) {
-        ent_begin(&s->disks[i].e);
+        ent_begin(&s->disks[i].e, s->prev_mono);
     }
     for (size_t i = 0; i < s->nhnics; i++) {
-        ent_begin(&s->hnics[i].e);
+        ent_begin(&s->hnics[i].e, s->prev_mono);
     }
     for (size_t i = 0; i < s->nvms; i++) {
         struct vm *v = s->vms[i];
-        ent_begin(&v->e);
+        ent_begin(&v->e, s->prev_mono);
         for (size_t k = 0; k < v->nvcpus; k++) {
-            ent_begin(&v->vcpus[k].e);
+            ent_begin(&v->vcpus[k].e, s->prev_mono);
         }
         for (size_t k = 0; k < v->nnics; k++) {
-            ent_begin(&v->nics[k].e);
+            ent_begin(&v->nics[k].e, s->prev_mono);
         }
         for (size_t k = 0; k < v->nvdisks; k++) {
-            ent_begin(&v->vdisks[k].e);
+            ent_begin(&v->vdisks[k].e, s->prev_mono);
         }
     }
 }

@@ -333,7 +333,8 @@ struct schema {
 struct ent {
     const struct schema *sc;
     struct journal_value *cur, *prev; /* sc->n each */
-    bool has_prev;                    /* prev holds a sample of this same entity */
+    int64_t *prev_mono;               /* per slot, the tick time of prev's value */
+    bool has_prev;                    /* prev holds samples of this same entity */
     bool sampled;                     /* cur was filled this tick */
     bool jlive;                       /* defined in the journal */
     uint32_t jid;

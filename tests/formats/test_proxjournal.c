@@ -844,6 +844,50 @@ static void test_dump_rate(void **state) {
     table_free(t);
 }
 
+/* A counter read only every 3rd tick (nil between, as with --daemon-interval) and a disk whose
+ * row is absent on those ticks: each reading is derived over the span since the last one. */
+static void test_dump_rate_gap(void **state) {
+    (void)state;
+    char *path = tu_path(dir, "gap.pxj");
+    struct journal_writer_opts o = {.path = path, .sync_ns = -1, .hostname = "h1"};
+    struct journal_writer *w;
+    assert_int_equal(journal_writer_open(&w, &o, NULL), 0);
+    uint32_t vm[2] = {mid("vm.cpu.vcpu_run"), mid("vm.mem.guest_major_faults")};
+    uint32_t dm[1] = {mid("vm_disk.rd_bytes")};
+    uint32_t v, d;
+    struct journal_entity_desc e = desc(SCOPE_VM, JOURNAL_NO_ENTITY, "vm:7", "g", "7", vm, 2);
+    assert_int_equal(journal_writer_entity(w, &e, &v), 0);
+    e = desc(SCOPE_VM_DISK, v, "vm:7/scsi0", "scsi0", NULL, dm, 1);
+    assert_int_equal(journal_writer_entity(w, &e, &d), 0);
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(journal_writer_tick_begin(w, T0 + i * DT, M0 + i * DT), 0);
+        struct journal_value vv[2] = {{.type = JV_INT, .u = 100u * (uint64_t)i},
+                                      {.type = JV_INT, .u = 60u * (uint64_t)i * (uint64_t)i}};
+        if (i % 3)
+            vv[1].type = JV_MISSING;
+        assert_int_equal(journal_writer_row(w, v, vv, 2), 0);
+        if (i % 3 == 0) {
+            struct journal_value dv = {.type = JV_INT, .u = 600u * (uint64_t)i};
+            assert_int_equal(journal_writer_row(w, d, &dv, 1), 0);
+        }
+        assert_int_equal(journal_writer_tick_end(w), 0);
+    }
+    assert_int_equal(journal_writer_close(w), 0);
+    struct table *t = dump_csv((const char *[]){"--rate", path, NULL});
+    for (int i = 1; i < 7; i++) {
+        assert_true(num(cell(t, "vm:7", tick_iso(i), "vm.cpu.vcpu_run")) == 50.0);
+        const char *mj = cell(t, "vm:7", tick_iso(i), "vm.mem.guest_major_faults");
+        if (i % 3)
+            assert_string_equal(mj, "");
+        else /* 60 (i^2 - (i-3)^2) over 3 ticks of 2 s */
+            assert_true(num(mj) == 60.0 * (double)(i * i - (i - 3) * (i - 3)) / 6.0);
+    }
+    assert_true(num(cell(t, "vm:7/scsi0", tick_iso(3), "vm_disk.rd_bytes")) == 300.0);
+    assert_true(num(cell(t, "vm:7/scsi0", tick_iso(6), "vm_disk.rd_bytes")) == 300.0);
+    table_free(t);
+    free(path);
+}
+
 static void test_dump_json(void **state) {
     (void)state;
     struct run r;
@@ -1181,7 +1225,8 @@ int main(void) {
         cmocka_unit_test(test_help_version), cmocka_unit_test(test_verify),
         cmocka_unit_test(test_dump_csv),     cmocka_unit_test(test_dump_fields),
         cmocka_unit_test(test_dump_vm),      cmocka_unit_test(test_dump_time_range),
-        cmocka_unit_test(test_dump_rate),    cmocka_unit_test(test_dump_json),
+        cmocka_unit_test(test_dump_rate),    cmocka_unit_test(test_dump_rate_gap),
+        cmocka_unit_test(test_dump_json),
         cmocka_unit_test(test_dump_influx),  cmocka_unit_test(test_cat),
         cmocka_unit_test(test_info),         cmocka_unit_test(test_synth),
         cmocka_unit_test(test_dump_follow),

@@ -691,8 +691,56 @@ static bool connection_dead(struct lvs *l) {
     return virConnectIsAlive(l->conn) != 1;
 }
 
-int lvs_sample(struct lvs *l, struct lvs_snapshot *out) {
+int lvs_groups_parse(const char *list, unsigned *out, char *bad, size_t badlen) {
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } names[] = {{"state", LVS_G_STATE}, {"cpu-total", LVS_G_CPU_TOTAL}, {"balloon", LVS_G_BALLOON},
+                 {"vcpu", LVS_G_VCPU},   {"interface", LVS_G_INTERFACE}, {"block", LVS_G_BLOCK},
+                 {"all", LVS_G_ALL},     {"default", LVS_G_DEFAULT}};
+    unsigned bits = 0;
+    const char *p = list;
+    if (!p || !*p)
+        goto fail;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        size_t i;
+        for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            if (strlen(names[i].name) == len && strncmp(p, names[i].name, len) == 0)
+                break;
+        }
+        if (i == sizeof(names) / sizeof(names[0])) {
+            if (bad && badlen)
+                snprintf(bad, badlen, "%.*s", (int)(len < 64 ? len : 64), p);
+            return -EINVAL;
+        }
+        bits |= names[i].bits;
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    *out = bits;
+    return 0;
+fail:
+    if (bad && badlen)
+        bad[0] = '\0';
+    return -EINVAL;
+}
+
+static unsigned virt_groups(unsigned g) {
+    unsigned v = 0;
+    v |= (g & LVS_G_STATE) ? VIR_DOMAIN_STATS_STATE : 0;
+    v |= (g & LVS_G_CPU_TOTAL) ? VIR_DOMAIN_STATS_CPU_TOTAL : 0;
+    v |= (g & LVS_G_BALLOON) ? VIR_DOMAIN_STATS_BALLOON : 0;
+    v |= (g & LVS_G_VCPU) ? VIR_DOMAIN_STATS_VCPU : 0;
+    v |= (g & LVS_G_INTERFACE) ? VIR_DOMAIN_STATS_INTERFACE : 0;
+    v |= (g & LVS_G_BLOCK) ? VIR_DOMAIN_STATS_BLOCK : 0;
+    return v;
+}
+
+int lvs_sample(struct lvs *l, unsigned groups_asked, struct lvs_snapshot *out) {
     out->count = 0;
+    out->groups = groups_asked ? groups_asked & LVS_G_ALL : LVS_G_ALL;
     out->reconnected = false;
     out->call_ns = 0;
     out->mono_before_ns = out->mono_after_ns = mono_ns();
@@ -705,9 +753,7 @@ int lvs_sample(struct lvs *l, struct lvs_snapshot *out) {
         out->reconnected = true;
     }
 
-    const unsigned groups = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL |
-                            VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU |
-                            VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK;
+    const unsigned groups = virt_groups(out->groups);
     virDomainStatsRecordPtr *recs = NULL;
     int n;
     for (;;) {

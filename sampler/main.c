@@ -17,6 +17,7 @@
 #include "attrs.h"
 #include "core_error.h"
 #include "journal_writer.h"
+#include "libvirt_stats.h"
 #include "printer.h"
 #include "sampler.h"
 #include "timeparse.h"
@@ -50,11 +51,15 @@ static void usage(FILE *out) {
         "      --procfs-only         every QEMU process (qemu-system-*, kvm) found in procfs\n"
         "                            (new processes are looked for every ~2 s)\n"
         "      --libvirt             libvirt: one virConnectGetAllDomainStats call per tick\n"
-        "                            (read-only) for names, UUIDs, ids, NICs and pids, and its\n"
-        "                            state, cpu, balloon, vCPU, disk (and, where the tap is not\n"
-        "                            readable here, NIC) statistics; reconnects after a libvirtd\n"
+        "                            (read-only) for names, UUIDs, ids, NICs and pids, and the\n"
+        "                            statistics of --libvirt-stats; reconnects after a libvirtd\n"
         "                            restart, /proc data goes on meanwhile\n"
         "  -c, --connection URI      libvirt URI (default qemu:///system)\n"
+        "      --libvirt-stats GROUPS\n"
+        "                            comma-separated among state, cpu-total, balloon, vcpu,\n"
+        "                            interface, block; 'all' (default: state,balloon,interface,\n"
+        "                            block: cpu-total and vcpu repeat what /proc and the cgroup\n"
+        "                            give, and cost QEMU ~1 ms per VM per call to serve)\n"
         "\n"
         "Collectors (default: all):\n"
         "      --cpu --mem --disk --net --io --pressure --host\n"
@@ -64,15 +69,21 @@ static void usage(FILE *out) {
         "                            cpu.stat, memory.*, *.pressure; status/stat; /proc/PID/io\n"
         "                            and delay accounting; tap counters in the guest's direction\n"
         "      --no-qmp              never connect to QEMU's QMP socket. Otherwise, for VMs\n"
-        "                            whose socket is known (Proxmox VMID.qmp, -qmp/-chardev on "
-        "the\n"
-        "                            command line), --disk and --mem open one short session per "
-        "VM\n"
-        "                            per tick (200 ms deadline, read-only queries, never held):\n"
-        "                            query-blockstats (guest's disk view), query-balloon,\n"
-        "                            balloon guest-stats; --cpu asks query-cpus-fast once per\n"
-        "                            VM without debug-threads=on (vCPU thread ids). A socket\n"
-        "                            that times out is retried after 1, 2, 4 .. 32 ticks\n"
+        "                            whose socket is known (Proxmox VMID.qmp, -qmp/-chardev on\n"
+        "                            the command line), --disk and --mem open one short session\n"
+        "                            per VM every --daemon-interval (200 ms deadline, read-only\n"
+        "                            queries, never held): query-blockstats (guest's disk view),\n"
+        "                            query-balloon, balloon guest-stats; --cpu asks\n"
+        "                            query-cpus-fast once per VM without debug-threads=on (vCPU\n"
+        "                            thread ids). A socket that times out is retried after 1,\n"
+        "                            2, 4 .. 32 ticks\n"
+        "      --daemon-interval SECONDS\n"
+        "                            ask QEMU (the QMP session; libvirt's balloon, block,\n"
+        "                            cpu-total and vcpu groups) for each VM at most this often\n"
+        "                            (default 10, like Proxmox's own pvestatd; 0 = every tick).\n"
+        "                            Serving one VM costs QEMU ~1-5 ms of CPU; everything from\n"
+        "                            /proc and the cgroup is still read every tick. In between,\n"
+        "                            those values are missing and their rates span the interval\n"
         "      --perf                also per-VM perf counters (added to the collectors above):\n"
         "                            perf_event_open on each VM's own cgroup v2, per CPU:\n"
         "                            cycles, instructions, cache and branch events where the\n"
@@ -183,6 +194,8 @@ enum {
     OPT_SYNC,
     OPT_VERSION,
     OPT_NO_QMP,
+    OPT_DAEMON_INTERVAL,
+    OPT_LIBVIRT_STATS,
 };
 
 static int64_t mono_ns(void) {
@@ -238,6 +251,8 @@ int main(int argc, char **argv) {
         {"retain-age", required_argument, NULL, OPT_RETAIN_AGE},
         {"sync", required_argument, NULL, OPT_SYNC},
         {"no-qmp", no_argument, NULL, OPT_NO_QMP},
+        {"daemon-interval", required_argument, NULL, OPT_DAEMON_INTERVAL},
+        {"libvirt-stats", required_argument, NULL, OPT_LIBVIRT_STATS},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -248,6 +263,7 @@ int main(int argc, char **argv) {
     enum printer_kind printer = PRINTER_TEXT;
     bool printer_set = false, source_set = false;
     double freq = 1.0;
+    double daemon_interval = 10.0; /* s between QEMU queries per VM (QMP; libvirt groups) */
     long long runs = -1;
     const char *journal = NULL;
     int c;
@@ -382,6 +398,23 @@ int main(int argc, char **argv) {
         case OPT_NO_QMP:
             so.no_qmp = true;
             break;
+        case OPT_DAEMON_INTERVAL:
+            errno = 0;
+            daemon_interval = strtod(optarg, &end);
+            if (end == optarg || *end || errno ||
+                !(daemon_interval >= 0 && daemon_interval <= 86400)) {
+                bad_usage("bad --daemon-interval '%s': seconds between 0 and 86400", optarg);
+            }
+            break;
+        case OPT_LIBVIRT_STATS: {
+            char bad[80];
+            if (lvs_groups_parse(optarg, &so.libvirt_groups, bad, sizeof(bad)) < 0) {
+                bad_usage("bad --libvirt-stats '%s': unknown group '%s' (state, cpu-total, "
+                          "balloon, vcpu, interface, block, all)",
+                          optarg, bad);
+            }
+            break;
+        }
         case 'v':
             so.verbose = true;
             break;
@@ -405,6 +438,8 @@ int main(int argc, char **argv) {
         printer = PRINTER_NONE;
     }
 
+    /* QEMU is asked about each VM every daemon_interval (at least every tick). */
+    so.daemon_every = (unsigned)fmax(1.0, round(daemon_interval / freq));
     /* New QEMU processes are looked for about every 2 s (known VMs are checked every tick). */
     so.discover_every = freq >= 2.0 ? 1u : (unsigned)ceil(2.0 / freq);
     if (so.collectors & COLL_PERF) {
@@ -423,8 +458,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (so.verbose) {
-        fprintf(stderr, "proxsampler: source %s, interval %.3f s, delay accounting %s\n",
-                sampler_source_name(s), freq,
+        fprintf(stderr,
+                "proxsampler: source %s, interval %.3f s, QEMU asked every %u tick(s), delay "
+                "accounting %s\n",
+                sampler_source_name(s), freq, so.daemon_every,
                 sampler_delayacct(s) ? "on" : "off (vm.io.blkio_delay missing)");
     }
 

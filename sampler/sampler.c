@@ -44,8 +44,8 @@ static unsigned collector_bit(const char *c) {
     static const struct {
         const char *name;
         unsigned bit;
-    } map[] = {{"cpu", COLL_CPU},  {"mem", COLL_MEM}, {"disk", COLL_DISK},
-               {"net", COLL_NET},  {"io", COLL_IO},   {"pressure", COLL_PRESSURE},
+    } map[] = {{"cpu", COLL_CPU},   {"mem", COLL_MEM},  {"disk", COLL_DISK},
+               {"net", COLL_NET},   {"io", COLL_IO},    {"pressure", COLL_PRESSURE},
                {"host", COLL_HOST}, {"perf", COLL_PERF}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         if (c && strcmp(c, map[i].name) == 0) {
@@ -160,8 +160,8 @@ bool sampler__value(const struct sampler *s, const struct ent *e, int f, double 
     if (sl < 0 || !e->sampled) {
         return false;
     }
-    const struct journal_value *p = e->has_prev && e->prev[sl].type != JV_MISSING ? &e->prev[sl]
-                                                                                  : NULL;
+    const struct journal_value *p =
+        e->has_prev && e->prev[sl].type != JV_MISSING ? &e->prev[sl] : NULL;
     return rate_derive((enum metric_kind)e->sc->kind[sl], p, e->prev_mono[sl], e->prev_mono[sl],
                        &e->cur[sl], s->t_mono, s->t_mono, out) == RATE_OK;
 }
@@ -1426,10 +1426,11 @@ static void vm_qmp_cpus(struct vm *v, const struct qmp_vm_stats *qs) {
  * come back at once and are retried every tick. */
 static void vm_qmp(struct sampler *s, struct vm *v) {
     unsigned q = 0;
-    if (s->coll & COLL_DISK) {
+    bool due = s->ticks >= v->qmp_due_tick;
+    if ((s->coll & COLL_DISK) && due) {
         q |= QMP_Q_BLOCKSTATS;
     }
-    if (s->coll & COLL_MEM) {
+    if ((s->coll & COLL_MEM) && due) {
         q |= QMP_Q_BALLOON | QMP_Q_GUEST_STATS;
     }
     if ((s->coll & COLL_CPU) && v->cpus_want) {
@@ -1451,6 +1452,13 @@ static void vm_qmp(struct sampler *s, struct vm *v) {
         return; /* missing for this tick */
     }
     v->qmp_timeouts = 0;
+    if (q & (QMP_Q_BLOCKSTATS | QMP_Q_BALLOON)) {
+        /* Next data queries: one interval on; after the first, staggered so that the VMs'
+         * sessions fall on different ticks. */
+        uint64_t every = s->o.daemon_every ? s->o.daemon_every : 1;
+        uint64_t step = v->qmp_due_tick == 0 ? 1 + s->qmp_stagger++ % every : every;
+        v->qmp_due_tick = s->ticks + step;
+    }
     struct qmp_vm_stats *qs = v->qs;
     if (q & QMP_Q_CPUS) {
         vm_qmp_cpus(v, qs);
@@ -1512,6 +1520,9 @@ static void vms_qmp(struct sampler *s) {
         struct vm *v = s->vms[(start + i) % n];
         if (!v->src.qmp[0] || s->ticks < v->qmp_retry_tick) {
             continue; /* no socket, or resting after timeouts */
+        }
+        if (s->ticks < v->qmp_due_tick && !v->cpus_want) {
+            continue; /* --daemon-interval: not this tick */
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         if ((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec) > budget) {
@@ -2017,6 +2028,8 @@ int sampler_new(struct sampler **out, const struct sampler_opts *o, char *err, s
     cfg.uri = s->o.uri;
     cfg.run_dir = s->o.libvirt_run_dir;
     cfg.discover_every = s->o.discover_every;
+    cfg.daemon_every = s->o.daemon_every;
+    cfg.libvirt_groups = s->o.libvirt_groups;
     cfg.verbose = s->o.verbose;
     ops = source_pick(s->o.source, &cfg);
     if (!ops) {

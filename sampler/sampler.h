@@ -47,6 +47,11 @@ struct sampler_opts {
     int qmp_timeout_ms;      /* one VM's QMP session deadline (0 = 200 ms) */
     int64_t qmp_budget_ns;   /* all QMP sessions of one tick together (0 = 400 ms); VMs past it
                                 are served first on the next tick */
+    unsigned daemon_every;   /* ask QEMU (QMP data queries; libvirt's QEMU-served groups) only
+                                every N ticks per VM, spread over the ticks (0 = 1). A VM's
+                                first tick always asks; in between those values are missing,
+                                and counters are derived over the span between readings */
+    unsigned libvirt_groups; /* libvirt source: LVS_G_* groups (0 = LVS_G_DEFAULT) */
     bool verbose;
 };
 

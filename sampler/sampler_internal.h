@@ -401,12 +401,13 @@ struct vm {
      * tick). */
     uint32_t qmp_timeouts;
     uint64_t qmp_retry_tick;
+    uint64_t qmp_due_tick; /* next tick for the data queries (--daemon-interval); 0 = now */
     /* vCPU threads without debug-threads=on: query-cpus-fast's answer, asked once per VM
      * instance and again only when a mapped vCPU thread goes away (cpus_want). */
     bool cpus_want;
     struct qmp_cpu *vmap;
     size_t nvmap, capvmap;
-    uint8_t vcpu_from; /* enum vcpu_from of the last tick */
+    uint8_t vcpu_from;    /* enum vcpu_from of the last tick */
     struct perf_vm *perf; /* --perf counters on the VM's own cgroup, or NULL */
     struct ent e;
     struct vcpu_ent *vcpus;
@@ -466,6 +467,7 @@ struct sampler {
     struct qmp_client *qmp; /* NULL when QMP is off */
     struct perf_host perf;  /* --perf: what the host provides (valid with COLL_PERF) */
     size_t qmp_next;        /* VM to start with next tick (round robin under the budget) */
+    uint64_t qmp_stagger;   /* spreads the VMs' data queries over the ticks of one interval */
     uint32_t *gone;         /* journal ids of entities that left, to record */
     size_t ngone, capgone;
     char *buf; /* read buffer for big files */

@@ -50,6 +50,8 @@ struct source_config {
                               * default /run/libvirt/qemu; tests point it elsewhere) */
     unsigned discover_every; /* procfs: list all processes every N ticks (0 = 1); known VMs are
                               * checked for exit every tick regardless */
+    unsigned daemon_every;   /* libvirt: the QEMU-served groups every N ticks (0 = 1) */
+    unsigned libvirt_groups; /* libvirt: LVS_G_* groups (0 = LVS_G_DEFAULT) */
     bool verbose;
 };
 

@@ -1,5 +1,7 @@
 /* source_libvirt.c: libvirt domains, through one virConnectGetAllDomainStats call per tick
- * (libvirt_stats.h: read-only connection, every object freed, reconnect with backoff).
+ * (libvirt_stats.h: read-only connection, every object freed, reconnect with backoff). The
+ * groups are those of --libvirt-stats (default state, balloon, interface, block); the ones
+ * libvirtd must ask QEMU for (balloon, block, cpu-total, vcpu) come every --daemon-interval.
  *
  * The call gives name, UUID, domain id, state, vCPU count, NIC device names and the QEMU pid
  * (from /run/libvirt/qemu/NAME.pid, cached per domain instance); the VMs' /proc, cgroup and tap
@@ -42,6 +44,11 @@ struct lv_src {
     struct lvs_snapshot snap;
     int procfd;
     bool first;
+    unsigned groups; /* LVS_G_* asked for */
+    unsigned every;  /* the QEMU-served ones among them every N ticks */
+    uint64_t ticks;
+    bool again; /* list() returned -ENOBUFS: the caller's retry reuses this tick's snapshot */
+    int last_r; /* what that snapshot's lv_sample() returned */
     struct lv_vm *vms;
     size_t nvms, capvms;
     char err[SOURCE_ERROR_MAX];
@@ -54,6 +61,8 @@ static int lv_init(struct source *src, const struct source_config *cfg) {
 
     src->priv = p;
     p->first = true;
+    p->groups = cfg->libvirt_groups ? cfg->libvirt_groups & LVS_G_ALL : LVS_G_DEFAULT;
+    p->every = cfg->daemon_every ? cfg->daemon_every : 1;
     p->procfd = open(cfg->procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (p->procfd < 0) {
         e = -errno;
@@ -124,11 +133,44 @@ static void lv_add(struct lv_src *p, const struct lvs_domain *d, long k, bool *c
     *ch = true;
 }
 
+/* True when the snapshot holds a domain with a pid that is not one of ours yet. */
+static bool snap_has_new(const struct lv_src *p) {
+    for (size_t k = 0; k < p->snap.count; k++) {
+        const struct lvs_domain *d = &p->snap.dom[k];
+        bool known = !(d->valid & LVS_D_PID) || d->pid <= 0;
+        for (size_t i = 0; i < p->nvms && !known; i++) {
+            known = p->vms[i].vm.pid == d->pid && strcmp(p->vms[i].vm.uuid, d->uuid) == 0;
+        }
+        if (!known) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One stats call per tick: the QEMU-served groups only every p->every ticks (libvirtd asks
+ * QEMU over QMP for each of them, at ~1-1.5 ms of QEMU's CPU per group per VM). A domain new
+ * this tick gets a second, full call at once, so that it starts with its balloon size and
+ * disks. */
+static int lv_sample(struct lv_src *p) {
+    bool full = p->first || p->ticks % p->every == 0;
+    unsigned g = full ? p->groups : p->groups & ~(unsigned)LVS_G_QEMU;
+    int r = lvs_sample(p->lvs, g, &p->snap);
+    p->ticks++;
+    if (r > 0 && g != p->groups && snap_has_new(p)) {
+        r = lvs_sample(p->lvs, p->groups, &p->snap);
+    }
+    return r;
+}
+
 static int lv_list(struct source *src, struct source_vm *out, size_t cap, size_t *n,
                    bool *changed) {
     struct lv_src *p = src->priv;
     bool ch = p->first;
-    int r = lvs_sample(p->lvs, &p->snap);
+    int r = p->again ? p->last_r : lv_sample(p); /* one stats call per tick, retry or not */
+
+    p->again = false;
+    p->last_r = r;
 
     p->first = false;
     for (size_t i = 0; i < p->nvms; i++) {
@@ -174,6 +216,7 @@ static int lv_list(struct source *src, struct source_vm *out, size_t cap, size_t
     *n = p->nvms;
     if (p->nvms > cap) {
         p->first = ch;
+        p->again = true;
         return -ENOBUFS;
     }
     for (size_t i = 0; i < p->nvms; i++) {

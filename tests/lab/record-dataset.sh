@@ -7,7 +7,7 @@
 #   102 lab-db    the same phases shifted by 120 s, tap102i0
 #   103 lab-spin  boot-sector spinner (KVM), SIGSTOPped/SIGCONTed from here: 60 s on, 40 s off
 #   104 lab-late  spinner started at 1/3 of the run and stopped at 2/3 (VM appears/disappears)
-# proxsampler runs with --proxmox=ROOT at 1 s, all collectors.
+# proxsampler runs with --proxmox=ROOT at 1 s, all collectors, QMP on every tick.
 # SPDX-License-Identifier: MIT
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
@@ -23,7 +23,7 @@ LAB_WL=none LAB_APPEND="labphase=1 labphaseoff=120" lab_pve_start 102 linux lab-
 lab_pve_start 103 spin lab-spin
 SPIN=$LAB_PID
 ROOT=$LAB_PVE_ROOT
-"$SAMPLER" --proxmox="$ROOT" -f 1 --journal "$OUT" --sync 10s -v 2>"$LAB_RUN/sampler.err" &
+"$SAMPLER" --proxmox="$ROOT" -f 1 --daemon-interval 0 --journal "$OUT" --sync 10s -v 2>"$LAB_RUN/sampler.err" &
 SP=$!
 lab_own_pid proc "$SP" sampler
 T=$((MIN * 60))

@@ -241,7 +241,8 @@ net)
     ;;
 libvirt)
     sleep 1
-    "$SAMPLER" --libvirt -c qemu:///system -f 1 -r 6 -p json >"$LAB_RUN/s.jsonl"
+    "$SAMPLER" --libvirt -c qemu:///system --libvirt-stats all --daemon-interval 0 -f 1 -r 6 \
+        -p json >"$LAB_RUN/s.jsonl"
     d=$(tail -1 "$LAB_RUN/s.jsonl" | jq -c '.domains[] | select(.name == "pxs-lv1")')
     echo "$d" | cut -c1-240
     [[ -n $d ]] || fail "domain pxs-lv1 not found"
@@ -262,6 +263,28 @@ libvirt)
     [[ $(jq -c '[.disks[] | [.name, .capacity]]' <<<"$d") == '[["vda",1048576]]' ]] ||
         fail "libvirt disk: $(jq -c .disks <<<"$d")"
     ok "libvirt domain found with name, UUID, pid, vCPU thread, disk; one spinning vCPU = one core"
+
+    # The default groups with --daemon-interval 2: state every tick; balloon and block (served
+    # by QEMU) on ticks 0, 2, 4 only, nil between; no cpu-total or vcpu group at all.
+    "$SAMPLER" --libvirt -c qemu:///system --daemon-interval 2 -f 1 -r 6 \
+        --journal "$LAB_RUN/lvd.pxj" || fail "proxsampler (default groups) exited with $?"
+    "$PJ" dump --format json --epoch --vm pxs-lv1 "$LAB_RUN/lvd.pxj" >"$LAB_RUN/lvd.jsonl"
+    has() { # has SCOPE METRIC: per tick in time order, 1 if the metric has a value, else 0
+        jq -s -r --arg s "$1" --arg m "$2" '[.[] | select(.scope == $s)] | sort_by(.time)
+            | map(if .values[$m] == null then "0" else "1" end) | join("")' "$LAB_RUN/lvd.jsonl"
+    }
+    st=$(has vm vm.libvirt.state) bal=$(has vm vm.mem.balloon_actual)
+    blk=$(has vm_disk vm_disk.capacity) cpu=$(has vm vm.cpu.libvirt_time)
+    vcpu=$(has vcpu vcpu.cpu.libvirt_time)
+    echo "per tick: state $st, balloon $bal, block $blk, cpu-total $cpu, vcpu $vcpu"
+    [[ $st == 111111 ]] || fail "state not on every tick: $st"
+    [[ $bal == 101010 ]] || fail "balloon not every 2nd tick: $bal"
+    [[ $blk == 101010 || $blk == 111 ]] || fail "block not every 2nd tick: $blk"
+    [[ $cpu == 000000 && $vcpu =~ ^0*$ ]] || fail "cpu-total/vcpu asked for by default"
+    rate=$("$PJ" dump --rate --format json --vm pxs-lv1 --fields vm.cpu.vcpu_run "$LAB_RUN/lvd.pxj" |
+        jq -s '[.[] | .values["vm.cpu.vcpu_run"] | select(. != null)] | add / length / 1e7')
+    within "$rate" 90 110 || fail "cpu_used from /proc $rate % with the default groups"
+    ok "default libvirt groups: state every tick, balloon/block every --daemon-interval only"
     ;;
 libvirt_io)
     n=pxs-lv2
@@ -302,11 +325,12 @@ libvirt_io)
     for f in rx_bytes tx_bytes; do tap0[$f]=$(sysnet $f); done
     w0=$(iow)
     s0=$(date +%s%N)
-    "$SAMPLER" --libvirt -c qemu:///system -f 1 -r 12 -p json --journal "$LAB_RUN/lv.pxj" \
-        >"$LAB_RUN/s.jsonl" &
+    all=(--libvirt-stats all --daemon-interval 0) # every group on every tick
+    "$SAMPLER" --libvirt -c qemu:///system "${all[@]}" -f 1 -r 12 -p json \
+        --journal "$LAB_RUN/lv.pxj" >"$LAB_RUN/s.jsonl" &
     sp1=$!
     sleep 0.5
-    ip netns exec "$ns" "$SAMPLER" --libvirt -c qemu:///system -f 1 -r 12 -p none \
+    ip netns exec "$ns" "$SAMPLER" --libvirt -c qemu:///system "${all[@]}" -f 1 -r 12 -p none \
         --journal "$LAB_RUN/lvns.pxj" &
     sp2=$!
     wait "$sp1" || fail "proxsampler exited with $?"
@@ -464,7 +488,7 @@ disk)
     sleep 2
     w0=$(q)
     t0=$(date +%s%N)
-    sample 16
+    sample 16 --daemon-interval 3 # the guest view every 3rd tick: its rates span 3 s
     w1=$(q)
     t1=$(date +%s%N)
     truth=$(awk -v a="$w0" -v b="$w1" -v x="$t0" -v y="$t1" 'BEGIN { print (b - a) / ((y - x) / 1e9) }')

@@ -85,7 +85,7 @@ static void test_default_driver(void **state) {
     assert_int_equal(err, 0);
     assert_true(lvs_connected(l));
     for (int round = 0; round < 3; round++) { /* arrays reused across ticks */
-        int n = lvs_sample(l, &s);
+        int n = lvs_sample(l, LVS_G_ALL, &s);
         assert_int_equal(n, 1);
         const struct lvs_domain *d = &s.dom[0];
         assert_string_equal(d->name, "test");
@@ -122,7 +122,7 @@ static void test_node_xml(void **state) {
     struct lvs *l = lvs_new(&o, &err);
     assert_non_null(l);
     assert_int_equal(err, 0);
-    assert_int_equal(lvs_sample(l, &s), 2);
+    assert_int_equal(lvs_sample(l, LVS_G_ALL, &s), 2);
     const struct lvs_domain *w = find(&s, "web01"), *db = find(&s, "db01");
     assert_non_null(w);
     assert_non_null(db);
@@ -137,7 +137,7 @@ static void test_node_xml(void **state) {
     o.include_inactive = true;
     l = lvs_new(&o, &err);
     assert_non_null(l);
-    assert_int_equal(lvs_sample(l, &s), 3);
+    assert_int_equal(lvs_sample(l, LVS_G_ALL, &s), 3);
     const struct lvs_domain *idle = find(&s, "idle01");
     assert_non_null(idle);
     assert_int_equal(idle->id, -1);
@@ -162,7 +162,7 @@ static void test_pid_lookup(void **state) {
     struct lvs_options o = {.uri = "test:///default", .run_dir = dir};
     struct lvs *l = lvs_new(&o, &err);
     assert_non_null(l);
-    assert_int_equal(lvs_sample(l, &s), 1);
+    assert_int_equal(lvs_sample(l, LVS_G_ALL, &s), 1);
     const struct lvs_domain *d = &s.dom[0];
     assert_true(d->valid & LVS_D_PID);
     assert_int_equal(d->pid, 28650);
@@ -173,7 +173,7 @@ static void test_pid_lookup(void **state) {
     assert_true(d->vcpu[1].valid & LVS_V_TID);
     /* Cached: changing the files does not change the values for the same domain instance. */
     assert_int_equal(tu_write_file(pidf, "1", 1), 0);
-    assert_int_equal(lvs_sample(l, &s), 1);
+    assert_int_equal(lvs_sample(l, LVS_G_ALL, &s), 1);
     assert_int_equal(s.dom[0].pid, 28650);
     lvs_free(l);
 
@@ -181,7 +181,7 @@ static void test_pid_lookup(void **state) {
     assert_int_equal(tu_write_file(pidf, "abc", 3), 0);
     assert_int_equal(tu_write_file(xmlf, "<domstatus", 10), 0);
     l = lvs_new(&o, &err);
-    assert_int_equal(lvs_sample(l, &s), 1);
+    assert_int_equal(lvs_sample(l, LVS_G_ALL, &s), 1);
     assert_false(s.dom[0].valid & LVS_D_PID);
     assert_false(s.dom[0].valid & LVS_D_VCPU_TIDS);
     lvs_free(l);
@@ -233,10 +233,10 @@ static void test_bad_uri(void **state) {
     printf("  bad URI: %s\n", lvs_last_error(l));
     assert_non_null(strstr(lvs_last_error(l), "nosuchdriver:///x"));
     int64_t t0 = now_ms();
-    assert_int_equal(lvs_sample(l, &s), -ENOTCONN); /* inside the backoff: no attempt */
+    assert_int_equal(lvs_sample(l, LVS_G_ALL, &s), -ENOTCONN); /* inside the backoff: no attempt */
     assert_true(now_ms() - t0 < 20);
     usleep(120 * 1000);
-    assert_int_equal(lvs_sample(l, &s), -ECONNREFUSED); /* retried, failed again */
+    assert_int_equal(lvs_sample(l, LVS_G_ALL, &s), -ECONNREFUSED); /* retried, failed again */
     assert_int_equal(s.count, 0);
     struct lvs_stats st;
     lvs_get_stats(l, &st);
@@ -264,11 +264,51 @@ static void test_bad_uri(void **state) {
     lvs_free(NULL);
 }
 
+/* --libvirt-stats: group lists, and a call asking for fewer groups. */
+static void test_groups(void **state) {
+    unsigned g = 0;
+    char bad[80];
+    (void)state;
+    assert_int_equal(lvs_groups_parse("state", &g, bad, sizeof(bad)), 0);
+    assert_int_equal(g, LVS_G_STATE);
+    assert_int_equal(lvs_groups_parse("block,cpu-total,vcpu", &g, bad, sizeof(bad)), 0);
+    assert_int_equal(g, LVS_G_BLOCK | LVS_G_CPU_TOTAL | LVS_G_VCPU);
+    assert_int_equal(lvs_groups_parse("all", &g, bad, sizeof(bad)), 0);
+    assert_int_equal(g, LVS_G_ALL);
+    assert_int_equal(lvs_groups_parse("default,vcpu", &g, bad, sizeof(bad)), 0);
+    assert_int_equal(g, LVS_G_DEFAULT | LVS_G_VCPU);
+    assert_false(LVS_G_DEFAULT & (LVS_G_CPU_TOTAL | LVS_G_VCPU));
+    const char *wrong[] = {"", ",", "state,", "stat", "state,,block", "cpu_total", "ALL"};
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        g = 12345;
+        assert_int_equal(lvs_groups_parse(wrong[i], &g, bad, sizeof(bad)), -EINVAL);
+        assert_int_equal(g, 12345); /* untouched */
+    }
+    assert_int_equal(lvs_groups_parse("state,bogus", &g, bad, sizeof(bad)), -EINVAL);
+    assert_string_equal(bad, "bogus");
+
+    /* Fewer groups: what was not asked for is missing, and the snapshot says what was. */
+    struct lvs_options o = {.uri = "test:///default", .no_pid_lookup = true};
+    struct lvs_snapshot s = {0};
+    int err;
+    struct lvs *l = lvs_new(&o, &err);
+    assert_non_null(l);
+    assert_int_equal(lvs_sample(l, LVS_G_INTERFACE, &s), 1);
+    assert_int_equal(s.groups, LVS_G_INTERFACE);
+    assert_false(s.dom[0].valid & LVS_D_STATE);
+    assert_int_equal(lvs_sample(l, LVS_G_STATE, &s), 1);
+    assert_true(s.dom[0].valid & LVS_D_STATE);
+    assert_int_equal(lvs_sample(l, 0, &s), 1);
+    assert_int_equal(s.groups, LVS_G_ALL);
+    lvs_snapshot_done(&s);
+    lvs_free(l);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_driver), cmocka_unit_test(test_node_xml),
         cmocka_unit_test(test_pid_lookup),     cmocka_unit_test(test_status_xml),
-        cmocka_unit_test(test_bad_uri),
+        cmocka_unit_test(test_bad_uri),        cmocka_unit_test(test_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

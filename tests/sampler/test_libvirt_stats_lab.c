@@ -106,7 +106,7 @@ static void test_real_libvirtd(void **state) {
     printf("  connect: %s %s\n", err ? core_strerror(err) : "ok", lvs_last_error(l));
     assert_int_equal(err, 0);
 
-    int n = lvs_sample(l, &s);
+    int n = lvs_sample(l, LVS_G_ALL, &s);
     assert_true(n >= 1);
     const struct lvs_domain *d = find(&s, DOMAIN);
     assert_non_null(d);
@@ -145,7 +145,7 @@ static void test_real_libvirtd(void **state) {
     double t0 = (double)(s.mono_before_ns + s.mono_after_ns) / 2e9;
     assert_int_equal(schedstat(pid, tid, &p0), 0);
     sleep(2);
-    assert_true(lvs_sample(l, &s) >= 1);
+    assert_true(lvs_sample(l, LVS_G_ALL, &s) >= 1);
     assert_int_equal(schedstat(pid, tid, &p1), 0);
     d = find(&s, DOMAIN);
     assert_non_null(d);
@@ -169,7 +169,7 @@ static void test_real_libvirtd(void **state) {
     uint64_t c0 = all_threads_run_ns(lpid);
     int64_t call = 0;
     for (int i = 0; i < N; i++) {
-        assert_true(lvs_sample(l, &s) >= 1);
+        assert_true(lvs_sample(l, LVS_G_ALL, &s) >= 1);
         call += s.call_ns;
     }
     uint64_t c1 = all_threads_run_ns(lpid);
@@ -190,7 +190,7 @@ static void test_real_libvirtd(void **state) {
     bool restarted = false;
     while (now_s() - r0 < 60) {
         double c = now_s();
-        int r = lvs_sample(l, &s);
+        int r = lvs_sample(l, LVS_G_ALL, &s);
         c = now_s() - c;
         if (c > worst)
             worst = c;

@@ -270,7 +270,7 @@ static char *qmp_path(const char *root, int vmid) {
     return tu_path(root, name);
 }
 
-static struct sampler *open_sampler(const char *root, bool no_qmp) {
+static struct sampler *open_sampler_every(const char *root, bool no_qmp, unsigned every) {
     char proc[512], sys[512], pve[512], err[256];
     struct sampler_opts o = {0};
     struct sampler *s;
@@ -282,10 +282,15 @@ static struct sampler *open_sampler(const char *root, bool no_qmp) {
     o.pve_root = pve;
     o.source = SOURCE_PROXMOX;
     o.no_qmp = no_qmp; /* the default deadline (200 ms) and budget (400 ms) otherwise */
+    o.daemon_every = every;
     if (sampler_new(&s, &o, err, sizeof(err)) != 0) {
         fail_msg("sampler_new: %s", err);
     }
     return s;
+}
+
+static struct sampler *open_sampler(const char *root, bool no_qmp) {
+    return open_sampler_every(root, no_qmp, 0);
 }
 
 static int64_t timed_tick(struct sampler *s) {
@@ -567,6 +572,60 @@ static void test_vcpus_from_query_cpus_fast(void **state) {
     free(root);
 }
 
+/* --daemon-interval: each VM's data queries every 3rd tick after its first, the VMs on
+ * different ticks; in between their values are missing and the next reading's rate spans the
+ * gap (the fake's counters grow 1 MiB per session). */
+static void test_daemon_interval(void **state) {
+    (void)state;
+    char *root = make_root();
+    add_vm(root, 100, 10713, true);
+    add_vm(root, 101, 10801, true);
+    char *p100 = qmp_path(root, 100), *p101 = qmp_path(root, 101);
+    struct fake *f[2] = {fake_start(p100, FAKE_ANSWER), fake_start(p101, FAKE_ANSWER)};
+    struct sampler *s = open_sampler_every(root, false, 3);
+    int first_gap[2] = {0, 0}, last[2] = {-1, -1}, sessions[2] = {0, 0};
+    for (int k = 0; k < 12; k++) {
+        int before[2] = {atomic_load(&f[0]->accepts), atomic_load(&f[1]->accepts)};
+        timed_tick(s);
+        json_t *j = sf_tick_json(s, root);
+        for (int v = 0; v < 2; v++) {
+            int n = atomic_load(&f[v]->accepts) - before[v];
+            assert_true(n == 0 || n == 1);
+            json_t *d = domain(j, v ? "101" : "100");
+            json_t *rd = json_object_get(d, "disk_read_Bps");
+            if (n == 0) {
+                assert_true(json_is_null(rd)); /* not read: missing, not 0 */
+                assert_true(json_is_number(json_object_get(d, "cpu_used")) || k == 0);
+                continue;
+            }
+            if (last[v] >= 0) {
+                int gap = k - last[v];
+                if (sessions[v] == 1) {
+                    first_gap[v] = gap; /* 1 .. 3: the stagger */
+                    assert_true(gap >= 1 && gap <= 3);
+                } else {
+                    assert_int_equal(gap, 3);
+                }
+                assert_true(json_is_number(rd) && json_number_value(rd) > 0);
+            }
+            last[v] = k;
+            sessions[v]++;
+        }
+        json_decref(j);
+    }
+    printf("  sessions in 12 ticks: %d and %d; second session %d and %d ticks after the first\n",
+           sessions[0], sessions[1], first_gap[0], first_gap[1]);
+    assert_true(sessions[0] >= 4 && sessions[0] <= 5 && sessions[1] >= 4 && sessions[1] <= 5);
+    assert_true(first_gap[0] != first_gap[1]); /* spread, not all VMs on one tick */
+    sampler_free(s);
+    fake_stop(f[0]);
+    fake_stop(f[1]);
+    free(p100);
+    free(p101);
+    tu_rmtree(root);
+    free(root);
+}
+
 /* A VM with debug-threads=on is never asked for its vCPUs, even with --cpu alone. */
 static void test_named_vcpus_need_no_qmp(void **state) {
     (void)state;
@@ -607,6 +666,7 @@ int main(void) {
         cmocka_unit_test(test_qmp_greets_then_hangs),
         cmocka_unit_test(test_vcpus_from_query_cpus_fast),
         cmocka_unit_test(test_named_vcpus_need_no_qmp),
+        cmocka_unit_test(test_daemon_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

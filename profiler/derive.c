@@ -368,7 +368,8 @@ int derive_bind(struct derive *d, const struct metric_def *const *defs, size_t n
 }
 
 struct derive_ent *derive_ent_new(const struct derive *d) {
-    struct derive_ent *e = calloc(1, sizeof(struct derive_ent) + d->ninputs * sizeof(struct prev_cell));
+    struct derive_ent *e =
+        calloc(1, sizeof(struct derive_ent) + d->ninputs * sizeof(struct prev_cell));
     if (e) {
         e->ninputs = (uint32_t)d->ninputs;
     }
@@ -403,8 +404,8 @@ void derive_row(const struct derive *d, void *acc, struct derive_ent *e, const u
             a[in].bad++; /* p keeps the last reading for the next present one */
             continue;
         }
-        enum rate_status st = rate_derive(kind, p->v.type != JV_MISSING ? &p->v : NULL,
-                                          p->t_real, p->t_mono, &value[k], t_real, t_mono, &r);
+        enum rate_status st = rate_derive(kind, p->v.type != JV_MISSING ? &p->v : NULL, p->t_real,
+                                          p->t_mono, &value[k], t_real, t_mono, &r);
         if (st == RATE_OK) {
             a[in].sum += r;
             a[in].ok++;

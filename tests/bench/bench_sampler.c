@@ -1,7 +1,7 @@
 /* bench_sampler: the sampler's own cost per tick with all collectors, measured in-process.
  *
  *   bench_sampler [-n TICKS] [-i INTERVAL_MS] [--proxmox ROOT] [--journal PATH] [--procfs ROOT]
- *                 [--qmp]
+ *                 [--qmp [--daemon-every N]]
  *
  * Runs TICKS sampler ticks (default 300, 100 ms apart) with every collector on, writing each tick
  * to a journal (a temporary .pxj unless --journal), after 5 warm-up ticks. Prints whole-process
@@ -49,6 +49,7 @@ int main(int argc, char **argv) {
                                        {"journal", required_argument, NULL, 'j'},
                                        {"procfs", required_argument, NULL, 'p'},
                                        {"qmp", no_argument, NULL, 'q'},
+                                       {"daemon-every", required_argument, NULL, 'd'},
                                        {NULL, 0, NULL, 0}};
     struct sampler_opts o;
     long ticks = 300, interval_ms = 100;
@@ -81,9 +82,12 @@ int main(int argc, char **argv) {
         case 'q':
             o.no_qmp = false;
             break;
+        case 'd': /* --daemon-every N: the QMP data queries every N ticks per VM */
+            o.daemon_every = (unsigned)strtoul(optarg, NULL, 10);
+            break;
         default:
             fprintf(stderr, "usage: bench_sampler [-n TICKS] [-i MS] [--proxmox ROOT] "
-                            "[--journal PATH] [--procfs ROOT] [--qmp]\n");
+                            "[--journal PATH] [--procfs ROOT] [--qmp [--daemon-every N]]\n");
             return 2;
         }
     }

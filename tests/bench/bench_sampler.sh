@@ -10,7 +10,9 @@
 #     source and with the procfs source (which lists /proc every 20 ticks to find new QEMU
 #     processes), each without and with BENCH_THREADS (default 2000; 0 skips this part) extra
 #     sleeping threads on the host, held by tests/bench/idle_threads in 1 process and in 200
-#     processes. The host's thread count is read just before each run.
+#     processes older than 10 s, plus one procfs row while the 200 are younger than 10 s (they
+#     are probed again on every discovery then), and the procfs source's marginal syscalls per
+#     tick without and with the 200. The host's thread count is read just before each run.
 # Guests are started and torn down by tests/lab/run.sh (by PID, on every exit path); the
 # idle_threads helper is recorded in $LAB_RUN/owned too and stopped by its PID after its runs.
 # The libvirt variant (libvirtd and QEMU serving --libvirt): bench_sampler_libvirt.sh.
@@ -71,12 +73,17 @@ awk -v a="$q0" -v b="$q1" -v c="$q2" -v t="$T" 'BEGIN {
            (c - b) / 1e3 / t, (b - a) / 1e3 / t, ((c - b) - (b - a)) / 1e3 / t }'
 # The same with QMP (query-blockstats, query-balloon, balloon guest-stats: one short session per VM
 # per tick): what it costs the sampler and QEMU's main loop.
-q3=$(nonvcpu_ns)
-"$B/tests/bench/bench_sampler" --proxmox "$root" -n "$T" -i 100 --qmp
-q4=$(nonvcpu_ns)
-awk -v a="$q0" -v b="$q1" -v c="$q3" -v d="$q4" -v t="$T" -v n="$N" 'BEGIN {
-    printf "  QEMU non-vCPU threads with QMP: %.1f us/tick above the idle baseline (%.1f us per VM)\n",
-           ((d - c) - (b - a)) / 1e3 / t, ((d - c) - (b - a)) / 1e3 / t / n }'
+# Then as proxsampler does by default (--daemon-interval 10 s at 1 s ticks): every 10th tick per
+# VM, the VMs' sessions spread over the ticks.
+for every in 1 10; do
+    q3=$(nonvcpu_ns)
+    "$B/tests/bench/bench_sampler" --proxmox "$root" -n "$T" -i 100 --qmp --daemon-every "$every"
+    q4=$(nonvcpu_ns)
+    awk -v a="$q0" -v b="$q1" -v c="$q3" -v d="$q4" -v t="$T" -v n="$N" -v e="$every" 'BEGIN {
+        printf "  QEMU non-vCPU threads with QMP every %s tick(s): %.1f us/tick above the idle " \
+               "baseline (%.1f us per VM)\n", e, ((d - c) - (b - a)) / 1e3 / t,
+               ((d - c) - (b - a)) / 1e3 / t / n }'
+done
 if command -v strace >/dev/null; then
     t1=$((T / 3))
     strace -f -c -o "$LAB_RUN/s1" "$B/tests/bench/bench_sampler" --proxmox "$root" -n "$t1" -i 10 >/dev/null
@@ -90,65 +97,71 @@ if command -v strace >/dev/null; then
 fi
 
 # Flat in the host's thread count: the same bench with 0 or BENCH_THREADS extra idle threads.
+# The procfs source probes a non-QEMU process again on every discovery while it is younger than
+# 10 s (it may still exec QEMU), so the steady-state rows wait until the helper's processes are
+# older than that; one extra row measures that first window on purpose (90 ticks).
 nthreads=${BENCH_THREADS:-2000}
 helper=$B/tests/bench/idle_threads
-if ((nthreads > 0)) && [[ -x $helper ]]; then
-    echo "== flat in the host's thread count: bench_sampler, $T ticks at 100 ms per run, extra" \
-        "threads from idle_threads (sleeping in pause())"
-    printf '  %-8s %-26s %8s %7s %6s %12s %14s\n' source "extra threads" threads procs VMs \
-        "CPU/tick us" "CPU/VM/tick us"
-    for src in proxmox procfs; do
-        for procs in 0 1 200; do
-            hpid='' hstart=''
-            if ((procs > 0)); then
-                "$helper" -p "$procs" "$nthreads" >"$LAB_RUN/idle_threads.out" &
-                hpid=$!
-                hstart=$(lab_starttime "$hpid")
-                lab_own proc "$hpid" "$hstart" idle_threads
-                k=0
-                until grep -q ready "$LAB_RUN/idle_threads.out" 2>/dev/null; do
-                    lab_alive "$hpid" || lab_die "idle_threads exited before it was ready"
-                    ((++k < 300)) || lab_die "idle_threads not ready after 30 s"
-                    sleep 0.1
-                done
-                what="$nthreads in $procs process(es)"
-            else
-                what=none
-            fi
-            ht=$(host_threads)
-            hp=$(host_procs)
-            if [[ $src == proxmox ]]; then
-                out=$("$B/tests/bench/bench_sampler" --proxmox "$root" -n "$T" -i 100)
-            else
-                out=$("$B/tests/bench/bench_sampler" -n "$T" -i 100)
-            fi
-            [[ -z $hpid ]] || lab_kill_pid "$hpid" "$hstart"
-            awk -v s="$src" -v w="$what" -v ht="$ht" -v hp="$hp" '
-                /VMs on average/ { for (i = 1; i <= NF; i++) if ($i == "VMs") v = $(i - 1) }
-                /CPU per tick/ { c = $4 }
-                /CPU per VM per tick/ { cv = $6 }
-                END { printf "  %-8s %-26s %8s %7s %6s %12s %14s\n", s, w, ht, hp, v, c, cv }' \
-                <<<"$out"
-        done
+hpid='' hstart=''
+helper_start() { # helper_start PROCS AGE_S: start idle_threads, wait until ready and AGE_S old
+    rm -f "$LAB_RUN/idle_threads.out"
+    "$helper" -p "$1" "$nthreads" >"$LAB_RUN/idle_threads.out" &
+    hpid=$!
+    hstart=$(lab_starttime "$hpid")
+    lab_own proc "$hpid" "$hstart" idle_threads
+    local k=0
+    until grep -q ready "$LAB_RUN/idle_threads.out" 2>/dev/null; do
+        lab_alive "$hpid" || lab_die "idle_threads exited before it was ready"
+        ((++k < 300)) || lab_die "idle_threads not ready after 30 s"
+        sleep 0.1
     done
-    # What the procfs source does more with 200 more processes: marginal syscalls per tick.
+    sleep "$2"
+}
+helper_stop() {
+    [[ -z $hpid ]] || lab_kill_pid "$hpid" "$hstart"
+    hpid='' hstart=''
+}
+if ((nthreads > 0)) && [[ -x $helper ]]; then
+    echo "== flat in the host's thread count: bench_sampler, extra threads from idle_threads" \
+        "(sleeping in pause()), started 11 s before the run unless marked young"
+    printf '  %-8s %-30s %6s %7s %6s %5s %12s %14s\n' source "extra threads" ticks threads \
+        procs VMs "CPU/tick us" "CPU/VM/tick us"
+    row() { # row SOURCE WHAT TICKS: one bench_sampler run, one table row
+        local out ht hp
+        ht=$(host_threads)
+        hp=$(host_procs)
+        if [[ $1 == proxmox ]]; then
+            out=$("$B/tests/bench/bench_sampler" --proxmox "$root" -n "$3" -i 100)
+        else
+            out=$("$B/tests/bench/bench_sampler" -n "$3" -i 100)
+        fi
+        awk -v s="$1" -v w="$2" -v t="$3" -v ht="$ht" -v hp="$hp" '
+            /VMs on average/ { for (i = 1; i <= NF; i++) if ($i == "VMs") v = $(i - 1) }
+            /CPU per tick/ { c = $4 }
+            /CPU per VM per tick/ { cv = $6 }
+            END { printf "  %-8s %-30s %6s %7s %6s %5s %12s %14s\n", s, w, t, ht, hp, v, c, cv }' \
+            <<<"$out"
+    }
+    for src in proxmox procfs; do
+        row "$src" none "$T"
+        helper_start 1 11
+        row "$src" "$nthreads in 1 process" "$T"
+        helper_stop
+        helper_start 200 11
+        row "$src" "$nthreads in 200 processes" "$T"
+        helper_stop
+    done
+    helper_start 200 0
+    row procfs "$nthreads in 200 processes, young" 90
+    helper_stop
+    # What the procfs source does more with 200 more (old) processes: marginal syscalls per tick.
     if command -v strace >/dev/null; then
         t1=$((T / 3))
         for procs in 0 200; do
-            hpid='' hstart=''
-            if ((procs > 0)); then
-                "$helper" -p "$procs" "$nthreads" >"$LAB_RUN/idle_threads.out" &
-                hpid=$!
-                hstart=$(lab_starttime "$hpid")
-                lab_own proc "$hpid" "$hstart" idle_threads
-                until grep -q ready "$LAB_RUN/idle_threads.out" 2>/dev/null; do
-                    lab_alive "$hpid" || lab_die "idle_threads exited before it was ready"
-                    sleep 0.1
-                done
-            fi
+            ((procs == 0)) || helper_start "$procs" 11
             strace -f -c -o "$LAB_RUN/f1" "$B/tests/bench/bench_sampler" -n "$t1" -i 10 >/dev/null
             strace -f -c -o "$LAB_RUN/f2" "$B/tests/bench/bench_sampler" -n "$T" -i 10 >/dev/null
-            [[ -z $hpid ]] || lab_kill_pid "$hpid" "$hstart"
+            helper_stop
             awk -v x="$t1" -v y="$T" -v w="$procs" '
                 FNR == 1 { f++ }
                 $NF == "total" { tot[f] = $4 }

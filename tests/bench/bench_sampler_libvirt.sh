@@ -17,6 +17,8 @@
 # libvirt RPCs the sampler sends and the QMP commands libvirtd sends QEMU per tick (a 21-tick run
 # with libvirt's debug logs on, not timed), and what each stats group costs libvirtd and QEMU
 # per VM per call (virsh domstats over one connection at 10 calls/s; BENCH_LV_GROUPS=0 skips it).
+# BENCH_LV_ARGS: extra proxsampler options for every run, e.g. "--daemon-interval 0" (QEMU asked
+# on every tick; the default, 10 s, is every 100th tick at -f 0.1) or "--libvirt-stats all".
 #
 # Fixture: the domains are shaped like baseline-perf.md's "lv" guests (type kvm, 1 vCPU, 16 MiB,
 # the 1 MiB spinner disk on virtio, an <interface type='ethernet'> tap that libvirt makes, a
@@ -38,6 +40,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lab/lab.sh"
 PXS=$B/sampler/proxsampler
 [[ -x $PXS ]] || lab_die "no $PXS (build first)"
+read -r -a XARGS <<<"${BENCH_LV_ARGS:-}"
 
 if [[ -z ${BENCH_LV_NS:-} ]]; then
     [[ $(id -u) == 0 ]] || lab_skip "needs root (libvirtd, namespaces)"
@@ -101,7 +104,8 @@ lab_init
 lab_libvirtd_start
 lvpid=$(</run/libvirtd.pid)
 # No domain yet: the sampler's host part, journal and one empty GetAllDomainStats call per tick.
-"$PXS" --libvirt -f 0.1 --journal "$LAB_RUN/empty.pxj" --sync never 2>"$LAB_RUN/empty.err" &
+"$PXS" --libvirt "${XARGS[@]}" -f 0.1 --journal "$LAB_RUN/empty.pxj" --sync never \
+    2>"$LAB_RUN/empty.err" &
 spid=$!
 sstart=$(lab_starttime "$spid")
 lab_own proc "$spid" "$sstart" proxsampler
@@ -155,9 +159,10 @@ for t in /proc/"${qpids[0]}"/task/*; do
     [[ $c != "CPU 0/"* ]] || vcpu_accel=$c
 done
 # A 30-tick pilot: how far apart ticks really are here (the window must hold >= TICKS ticks).
-"$PXS" --libvirt -f 0.1 -r 30 --journal "$LAB_RUN/pilot.pxj" --sync never
+"$PXS" --libvirt "${XARGS[@]}" -f 0.1 -r 30 --journal "$LAB_RUN/pilot.pxj" --sync never
 spacing_ms=$(tick_times "$LAB_RUN/pilot.pxj" | awk 'NR > 1 { s += $1 - p; k++ } { p = $1 }
     END { printf "%.1f", k ? s / k / 1e6 : 100 }')
+echo "== proxsampler --libvirt ${BENCH_LV_ARGS:-(defaults)}"
 echo "== fixture: $N spinner domains under libvirtd $(libvirtd --version | awk '{ print $NF }')" \
     "(pid $lvpid; vCPU threads '$vcpu_accel'), $(host_procs) processes," \
     "$(host_threads) threads on the host, $T ticks at 100 ms," \
@@ -176,7 +181,8 @@ for ((r = 1; r <= R; r++)); do
     sleep "$dur_s"
     l1=$(ns_sum "$lvpid")
     q1=$(nonvcpu_ns)
-    "$PXS" --libvirt -f 0.1 --journal "$LAB_RUN/lv$r.pxj" --sync never 2>"$LAB_RUN/pxs$r.err" &
+    "$PXS" --libvirt "${XARGS[@]}" -f 0.1 --journal "$LAB_RUN/lv$r.pxj" --sync never \
+        2>"$LAB_RUN/pxs$r.err" &
     spid=$!
     sstart=$(lab_starttime "$spid")
     lab_own proc "$spid" "$sstart" proxsampler
@@ -242,9 +248,9 @@ fi
 
 if command -v strace >/dev/null; then
     t1=$((T / 3))
-    strace -f -c -o "$LAB_RUN/s1" "$PXS" --libvirt -f 0.05 -r "$t1" \
+    strace -f -c -o "$LAB_RUN/s1" "$PXS" --libvirt "${XARGS[@]}" -f 0.05 -r "$t1" \
         --journal "$LAB_RUN/st1.pxj" --sync never
-    strace -f -c -o "$LAB_RUN/s2" "$PXS" --libvirt -f 0.05 -r "$T" \
+    strace -f -c -o "$LAB_RUN/s2" "$PXS" --libvirt "${XARGS[@]}" -f 0.05 -r "$T" \
         --journal "$LAB_RUN/st2.pxj" --sync never
     c1=$(awk '/total/ { print $4 }' "$LAB_RUN/s1")
     c2=$(awk '/total/ { print $4 }' "$LAB_RUN/s2")
@@ -261,7 +267,7 @@ if command -v virt-admin >/dev/null; then
     virt-admin -q daemon-log-filters "1:qemu.qemu_monitor"
     virt-admin -q daemon-log-outputs "1:file:$LAB_RUN/mon.log"
     LIBVIRT_LOG_FILTERS="1:rpc.netclient" LIBVIRT_LOG_OUTPUTS="1:file:$LAB_RUN/client.log" \
-        "$PXS" --libvirt -f 0.1 -r 21 -p none >/dev/null
+        "$PXS" --libvirt "${XARGS[@]}" -f 0.1 -r 21 -p none >/dev/null
     virt-admin -q daemon-log-filters ""
     virt-admin -q daemon-log-outputs "2:file:$LAB_RUN/libvirtd.log"
     # proc 344 = REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS; 66, 1, 60, 2: auth list, open,

@@ -24,6 +24,7 @@ T=${3:-300}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [[ -z ${LAB_RUN:-} ]]; then
     args=()
+    args=(--cgroup) # each VM in a cgroup of its own, as Proxmox does: the cgroup collectors run
     for ((i = 0; i < N; i++)); do args+=(--pve "$((301 + i)):spin"); done
     exec "$HERE/../lab/run.sh" "${args[@]}" -- "$0" "$@"
 fi
@@ -62,17 +63,44 @@ sleep 15 # let SeaBIOS finish: the boot work of QEMU's main thread is not the sa
 echo "== fixture: $N spinner guests (Proxmox layout, KVM), $(host_procs) processes," \
     "$(host_threads) threads on the host"
 dur_s=$(awk -v t="$T" 'BEGIN { printf "%.1f", (t + 5) * 0.1 }')
+# The host part alone: the same Proxmox source over a layout with no VM.
+mkdir -p "$LAB_RUN/pve-empty/etc/pve/qemu-server" "$LAB_RUN/pve-empty/var/run/qemu-server"
+host_us=$("$B/tests/bench/bench_sampler" --proxmox "$LAB_RUN/pve-empty" -n "$T" -i 100 |
+    awk '/CPU per tick/ { print $4 }')
+echo "  no VM (host collectors + journal): $host_us us per tick"
 q0=$(nonvcpu_ns)
 sleep "$dur_s"
 q1=$(nonvcpu_ns)
-"$B/tests/bench/bench_sampler" --proxmox "$root" -n "$T" -i 100
+out=$("$B/tests/bench/bench_sampler" --proxmox "$root" -n "$T" -i 100)
 q2=$(nonvcpu_ns)
+echo "$out"
+awk -v h="$host_us" -v n="$N" '/CPU per tick/ {
+    printf "  marginal CPU per VM per tick: %.1f us ((%s - %s) / %d)\n", ($4 - h) / n, $4, h, n }' \
+    <<<"$out"
 awk -v a="$q0" -v b="$q1" -v c="$q2" -v t="$T" 'BEGIN {
     printf "  QEMU non-vCPU threads: %.1f us/tick during the run, %.1f us/tick idle baseline, " \
            "difference %.1f us/tick (the sampler sends QEMU nothing: no QMP)\n",
            (c - b) / 1e3 / t, (b - a) / 1e3 / t, ((c - b) - (b - a)) / 1e3 / t }'
 # The same with QMP (query-blockstats, query-balloon, balloon guest-stats: one short session per VM
 # per tick): what it costs the sampler and QEMU's main loop.
+# The floor under the per-VM figure: what the kernel charges for one read of each file the
+# sampler reads per VM per tick (pread_cost, caches hot), for the first guest: /proc/PID stat,
+# statm, io, status (every 5th tick), every thread's schedstat, and its cgroup's files.
+if [[ -x $B/tests/bench/pread_cost ]]; then
+    env1=$(ls "$LAB_RUN"/vms/*.env | head -1)
+    pid1=$(sed -n 's/^PID=//p' "$env1")
+    cg1=$(sed -n 's/^CGROUP=//p' "$env1")
+    files=(/proc/"$pid1"/{stat,statm,io,status} /proc/"$pid1"/task/*/schedstat)
+    for f in cpu.stat memory.current memory.stat memory.events memory.swap.current \
+        cpu.pressure io.pressure memory.pressure; do
+        [[ -z $cg1 || ! -r $cg1/$f ]] || files+=("$cg1/$f")
+    done
+    "$B/tests/bench/pread_cost" "${files[@]}" >"$LAB_RUN/pread_cost" || true
+    sed 's/^/    /' "$LAB_RUN/pread_cost"
+    awk '{ w = $NF ~ /\/status$/ ? 0.2 : 1; s += w * $1 }
+        END { printf "  kernel floor per VM per tick (the reads above, hot caches, status 1 in 5):" \
+              " %.1f us\n", s }' "$LAB_RUN/pread_cost"
+fi
 # Then as proxsampler does by default (--daemon-interval 10 s at 1 s ticks): every 10th tick per
 # VM, the VMs' sessions spread over the ticks.
 for every in 1 10; do

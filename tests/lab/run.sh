@@ -8,7 +8,8 @@
 #                        named linuxK, with tap labtK (10.88.K.1 host, .2 guest)
 #     --pve VMID:KIND    one guest in a Proxmox-style layout under $LAB_RUN/pve (repeatable)
 #     --libvirt NAME:KIND  a real libvirtd (started if none runs) and a domain (KIND spin|linux)
-#     --cgroup           put each plain guest into its own cgroup v2 directory (and v1 cpu,memory)
+#     --cgroup           put each guest (not libvirt's) into its own cgroup v2 directory (and v1
+#                        cpu, memory)
 #     --install          install missing Debian packages first (default when root)
 #
 # COMMAND runs with LAB_RUN exported; $LAB_RUN/vms/NAME.env describes each guest (PID, START,
@@ -90,6 +91,7 @@ for wl in "${linux[@]}"; do
 done
 for p in "${pve[@]}"; do
     lab_pve_start "${p%%:*}" "${p#*:}"
+    cg "lab-vm${p%%:*}" "$LAB_PID" # as Proxmox's /qemu.slice/VMID.scope
 done
 if ((${#virt[@]})); then
     lab_libvirtd_start

@@ -716,14 +716,17 @@ static void host_net(struct sampler *s) {
         for (int i = 0; i < 16; i++) {
             sampler__set_u(&h->e, HN_RX_BYTES + i, v[i]);
         }
-        char b[32];
-        int k;
-        if (h->fd_speed >= 0 && (k = proc_pread(h->fd_speed, b, sizeof(b))) > 0) {
-            /* -1 (unknown) or EINVAL (link down) stays missing */
+        if (h->fd_speed >= 0 && s->ticks >= h->speed_due) {
+            char b[32];
+            int k = proc_pread(h->fd_speed, b, sizeof(b));
             uint64_t sp;
-            if (b[0] != '-' && proc_u64_parse(b, (size_t)k, &sp) == 0) {
-                sampler__set_u(&h->e, HN_SPEED, sp);
-            }
+            /* -1 (unknown) or EINVAL (link down, or a virtual device) stays missing */
+            h->speed_known = k > 0 && b[0] != '-' && proc_u64_parse(b, (size_t)k, &sp) == 0;
+            h->speed = h->speed_known ? sp : 0;
+            h->speed_due = s->ticks + HNIC_SPEED_EVERY;
+        }
+        if (h->speed_known) {
+            sampler__set_u(&h->e, HN_SPEED, h->speed);
         }
     }
     for (size_t i = 0; i < s->nhnics;) {

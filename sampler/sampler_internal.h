@@ -423,10 +423,18 @@ struct disk_ent {
     struct ent e;
 };
 
+/* A NIC's link speed is re-read every HNIC_SPEED_EVERY ticks, not every tick: it changes only
+ * on renegotiation, and a host has a few virtual devices per VM (veths, firewall bridges) whose
+ * speed read fails every time (EINVAL). */
+#define HNIC_SPEED_EVERY 30
+
 struct hnic_ent {
     char name[16];
     int fd_speed;
     bool seen;
+    bool speed_known;   /* speed holds the last reading */
+    uint64_t speed;     /* Mb/s */
+    uint64_t speed_due; /* tick of the next read */
     struct ent e;
 };
 

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "journal_reader.h"
 #include "journal_writer.h"
 #include "printer.h"
 #include "proc_parse.h"
@@ -167,8 +168,9 @@ static double nic_rx_over_tx(bool macvtap) {
     char *root = make_root(), proc[512], sys[512], err[256], path[2048];
     snprintf(proc, sizeof(proc), "%s/proc", root);
     snprintf(sys, sizeof(sys), "%s/sys", root);
-    snprintf(path, sizeof(path), "mkdir -p '%s/class/net/tap100i0' && %s '%s/class/net/tap100i0/%s'",
-             sys, macvtap ? "echo 1 >" : "echo 0x1002 >", sys, macvtap ? "ifindex" : "tun_flags");
+    snprintf(path, sizeof(path),
+             "mkdir -p '%s/class/net/tap100i0' && %s '%s/class/net/tap100i0/%s'", sys,
+             macvtap ? "echo 1 >" : "echo 0x1002 >", sys, macvtap ? "ifindex" : "tun_flags");
     sf_run(path);
     static const char hdr[] =
         "Inter-|   Receive                                                |  Transmit\n"
@@ -199,8 +201,84 @@ static double nic_rx_over_tx(bool macvtap) {
 
 static void test_nic_direction(void **state) {
     (void)state;
-    assert_float_equal(nic_rx_over_tx(false), 3.0, 1e-6); /* tap: guest rx = host tx */
+    assert_float_equal(nic_rx_over_tx(false), 3.0, 1e-6);      /* tap: guest rx = host tx */
     assert_float_equal(nic_rx_over_tx(true), 1.0 / 3.0, 1e-6); /* macvtap: as counted */
+}
+
+/* host_nic.speed of NIC key on each tick of the journal at path (-1 = missing, -2 = no row). */
+static void speeds_of(const char *path, const char *key, int64_t *out, int n) {
+    struct journal_reader *r;
+    struct journal_item it;
+    const char *paths[1] = {path};
+    int k = 0;
+    assert_int_equal(journal_reader_open(&r, paths, 1, NULL, NULL), 0);
+    while (journal_reader_next(r, &it) > 0 && k < n) {
+        if (it.type != JI_TICK) {
+            continue;
+        }
+        out[k] = -2;
+        for (size_t i = 0; i < it.nrows; i++) {
+            const struct journal_row *row = &it.rows[i];
+            if (strcmp(journal_reader_entity(r, row->entity)->desc.key, key) != 0) {
+                continue;
+            }
+            out[k] = -1;
+            for (uint32_t j = 0; j < row->n; j++) {
+                if (strcmp(journal_reader_metric(r, row->metric[j])->name, "host_nic.speed") == 0 &&
+                    row->value[j].type == JV_INT) {
+                    out[k] = row->value[j].i;
+                }
+            }
+        }
+        k++;
+    }
+    assert_int_equal(k, n);
+    journal_reader_free(r);
+}
+
+/* A host NIC's link speed: on every tick, re-read every 30 ticks (a change shows within 30);
+ * "-1" (unknown) is missing, never 0 or a stale number. */
+static void test_host_nic_speed(void **state) {
+    (void)state;
+    char *root = make_root(), proc[512], sys[512], err[256], cmd[2048];
+    snprintf(proc, sizeof(proc), "%s/proc", root);
+    snprintf(sys, sizeof(sys), "%s/sys", root);
+    snprintf(cmd, sizeof(cmd),
+             "set -e; N='%s/class/net'; mkdir -p $N/eth9 $N/veth9; echo 1000 > $N/eth9/speed; "
+             "echo -1 > $N/veth9/speed; "
+             "printf 'Inter-|   Receive |  Transmit\\n face |bytes packets errs drop fifo frame "
+             "compressed multicast|bytes packets errs drop fifo colls carrier compressed\\n"
+             "  eth9: 1 1 0 0 0 0 0 0 1 1 0 0 0 0 0 0\\n"
+             " veth9: 1 1 0 0 0 0 0 0 1 1 0 0 0 0 0 0\\n' > '%s/net/dev'",
+             sys, proc);
+    sf_run(cmd);
+    char *jpath = tu_path(root, "speed.pxj");
+    struct journal_writer_opts jo = {.path = jpath, .writer = "test_sampler", .sync_ns = -1};
+    struct journal_writer *w;
+    struct sampler_opts o = {.procfs = proc, .sysfs = sys, .source = SOURCE_PROCFS};
+    struct sampler *s;
+    assert_int_equal(journal_writer_open(&w, &jo, NULL), 0);
+    assert_int_equal(sampler_new(&s, &o, err, sizeof(err)), 0);
+    for (int k = 0; k < 35; k++) {
+        if (k == 5) {
+            snprintf(cmd, sizeof(cmd), "echo 2500 > '%s/class/net/eth9/speed'", sys);
+            sf_run(cmd);
+        }
+        assert_int_equal(sampler_tick(s), 0);
+        assert_int_equal(sampler_journal_write(s, w), 0);
+    }
+    sampler_free(s);
+    assert_int_equal(journal_writer_close(w), 0);
+    int64_t eth[35], veth[35];
+    speeds_of(jpath, "nic/eth9", eth, 35);
+    speeds_of(jpath, "nic/veth9", veth, 35);
+    for (int k = 0; k < 35; k++) {
+        assert_int_equal(eth[k], k < 30 ? 1000 : 2500);
+        assert_int_equal(veth[k], -1);
+    }
+    free(jpath);
+    tu_rmtree(root);
+    free(root);
 }
 
 /* A VM name with quotes, a backslash, a tab and UTF-8 stays valid JSON and comes back intact. */
@@ -341,6 +419,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_procfs_source_on_capture),
         cmocka_unit_test(test_nic_direction),
+        cmocka_unit_test(test_host_nic_speed),
         cmocka_unit_test(test_proxmox_source_on_capture),
         cmocka_unit_test(test_json_escapes_odd_names),
         cmocka_unit_test(test_pve_conf_snapshot_does_not_win),

@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
-#include <signal.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -87,7 +87,7 @@ static void warn_stderr(void *ctx, const char *msg) {
 }
 
 static struct journal_reader *open_reader_opts(char **paths, int n, int64_t begin, int64_t end,
-                                              bool follow) {
+                                               bool follow) {
     struct journal_reader *r;
     struct journal_reader_opts o = {
         .begin_ns = begin, .end_ns = end, .warn = warn_stderr, .follow = follow};

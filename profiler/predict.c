@@ -153,8 +153,8 @@ int predict_from_history(const struct mk_counts *c, const uint32_t *hist, size_t
     return rc;
 }
 
-int predict_history_steps(const struct mk_counts *c, const uint32_t *hist, size_t nhist,
-                          unsigned K, double *pks) {
+int predict_history_steps(const struct mk_counts *c, const uint32_t *hist, size_t nhist, unsigned K,
+                          double *pks) {
     uint32_t n = c->nstates;
     if (nhist == 0) {
         return -CORE_ERANGE;

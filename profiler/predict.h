@@ -33,8 +33,8 @@ int predict_from_history(const struct mk_counts *c, const uint32_t *hist, size_t
                          double *pk);
 
 /* The same for every step 1..K at once: pks[(k - 1) * nstates + s] (K x nstates values). */
-int predict_history_steps(const struct mk_counts *c, const uint32_t *hist, size_t nhist,
-                          unsigned K, double *pks);
+int predict_history_steps(const struct mk_counts *c, const uint32_t *hist, size_t nhist, unsigned K,
+                          double *pks);
 
 /* The history order predict_from_history() uses for nhist known states. */
 int predict_history_order(const struct mk_counts *c, size_t nhist);

@@ -45,12 +45,10 @@ static long rss_kb(void) {
 }
 
 int main(int argc, char **argv) {
-    static const struct option lo[] = {{"proxmox", required_argument, NULL, 'P'},
-                                       {"journal", required_argument, NULL, 'j'},
-                                       {"procfs", required_argument, NULL, 'p'},
-                                       {"qmp", no_argument, NULL, 'q'},
-                                       {"daemon-every", required_argument, NULL, 'd'},
-                                       {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {
+        {"proxmox", required_argument, NULL, 'P'},      {"journal", required_argument, NULL, 'j'},
+        {"procfs", required_argument, NULL, 'p'},       {"qmp", no_argument, NULL, 'q'},
+        {"daemon-every", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
     struct sampler_opts o;
     long ticks = 300, interval_ms = 100;
     const char *journal = NULL;

@@ -1226,10 +1226,9 @@ int main(void) {
         cmocka_unit_test(test_dump_csv),     cmocka_unit_test(test_dump_fields),
         cmocka_unit_test(test_dump_vm),      cmocka_unit_test(test_dump_time_range),
         cmocka_unit_test(test_dump_rate),    cmocka_unit_test(test_dump_rate_gap),
-        cmocka_unit_test(test_dump_json),
-        cmocka_unit_test(test_dump_influx),  cmocka_unit_test(test_cat),
-        cmocka_unit_test(test_info),         cmocka_unit_test(test_synth),
-        cmocka_unit_test(test_dump_follow),
+        cmocka_unit_test(test_dump_json),    cmocka_unit_test(test_dump_influx),
+        cmocka_unit_test(test_cat),          cmocka_unit_test(test_info),
+        cmocka_unit_test(test_synth),        cmocka_unit_test(test_dump_follow),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

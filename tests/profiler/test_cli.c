@@ -12,12 +12,12 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -276,8 +276,7 @@ static int64_t follow_level(uint32_t t) {
 static void follow_write(struct journal_writer *w, uint32_t vm, uint32_t from, uint32_t to) {
     for (uint32_t t = from; t < to; t++) {
         struct journal_value v = {.type = JV_INT, .i = follow_level(t)};
-        assert_int_equal(journal_writer_tick_begin(w, 1700000000000000000ll + t * 1000000000ll,
-                                                   -1),
+        assert_int_equal(journal_writer_tick_begin(w, 1700000000000000000ll + t * 1000000000ll, -1),
                          0);
         assert_int_equal(journal_writer_row(w, vm, &v, 1), 0);
         assert_int_equal(journal_writer_tick_end(w), 0);
@@ -306,8 +305,11 @@ static void test_follow(void **state) {
     (void)state;
     char *jdir = tu_path(tmp, "live");
     /* A segment per 100 s of data: the follower moves on to new files as the writer rotates. */
-    struct journal_writer_opts o = {
-        .path = jdir, .compress = true, .block_ticks = 16, .rotate_ns = 100000000000ll, .sync_ns = -1};
+    struct journal_writer_opts o = {.path = jdir,
+                                    .compress = true,
+                                    .block_ticks = 16,
+                                    .rotate_ns = 100000000000ll,
+                                    .sync_ns = -1};
     struct journal_writer *w;
     assert_int_equal(journal_writer_open(&w, &o, NULL), 0);
     int mid = catalogue_find("vm.mem.rss");

@@ -133,33 +133,14 @@ static void lv_add(struct lv_src *p, const struct lvs_domain *d, long k, bool *c
     *ch = true;
 }
 
-/* True when the snapshot holds a domain with a pid that is not one of ours yet. */
-static bool snap_has_new(const struct lv_src *p) {
-    for (size_t k = 0; k < p->snap.count; k++) {
-        const struct lvs_domain *d = &p->snap.dom[k];
-        bool known = !(d->valid & LVS_D_PID) || d->pid <= 0;
-        for (size_t i = 0; i < p->nvms && !known; i++) {
-            known = p->vms[i].vm.pid == d->pid && strcmp(p->vms[i].vm.uuid, d->uuid) == 0;
-        }
-        if (!known) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* One stats call per tick: the QEMU-served groups only every p->every ticks (libvirtd asks
- * QEMU over QMP for each of them, at ~1-1.5 ms of QEMU's CPU per group per VM). A domain new
- * this tick gets a second, full call at once, so that it starts with its balloon size and
- * disks. */
+ * QEMU over QMP for each of them, at ~1-1.5 ms of QEMU's CPU per group per VM). lv_list() makes
+ * a second, full call when a domain is new in a partial snapshot, so that it starts with its
+ * balloon size and disks. */
 static int lv_sample(struct lv_src *p) {
     bool full = p->first || p->ticks % p->every == 0;
-    unsigned g = full ? p->groups : p->groups & ~(unsigned)LVS_G_QEMU;
-    int r = lvs_sample(p->lvs, g, &p->snap);
+    int r = lvs_sample(p->lvs, full ? p->groups : p->groups & ~(unsigned)LVS_G_QEMU, &p->snap);
     p->ticks++;
-    if (r > 0 && g != p->groups && snap_has_new(p)) {
-        r = lvs_sample(p->lvs, p->groups, &p->snap);
-    }
     return r;
 }
 
@@ -177,8 +158,10 @@ static int lv_list(struct source *src, struct source_vm *out, size_t cap, size_t
         p->vms[i].dom = -1;
     }
     if (r >= 0) {
+    match:
         for (size_t i = 0; i < p->nvms; i++) {
             p->vms[i].seen = false;
+            p->vms[i].dom = -1;
         }
         for (size_t k = 0; k < p->snap.count; k++) {
             const struct lvs_domain *d = &p->snap.dom[k];
@@ -194,10 +177,25 @@ static int lv_list(struct source *src, struct source_vm *out, size_t cap, size_t
                     break;
                 }
             }
+            if (!known && p->snap.groups != p->groups) {
+                /* new in a partial snapshot: fetch everything once more (nothing added yet) */
+                r = lvs_sample(p->lvs, p->groups, &p->snap);
+                p->last_r = r;
+                if (r >= 0) {
+                    goto match;
+                }
+                for (size_t i = 0; i < p->nvms; i++) { /* failed: keep what we know */
+                    p->vms[i].seen = true;
+                    p->vms[i].dom = -1;
+                }
+                break;
+            }
             if (!known) {
                 lv_add(p, d, (long)k, &ch);
             }
         }
+    }
+    if (r >= 0) {
         p->err[0] = '\0';
     } else {
         /* libvirtd unreachable: keep the VMs we know, their /proc data goes on */

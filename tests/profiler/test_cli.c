@@ -34,48 +34,23 @@
 
 static char *tmp;
 
-struct result {
-    int status;
-    char *out, *err;
-    size_t outlen;
-};
-
-static void result_free(struct result *r) {
-    free(r->out);
-    free(r->err);
-}
-
-/* Runs "proxprofiler ARGS" (ARGS is shell text) with stdout and stderr captured. The format
+/* Runs "proxprofiler ARGS -q" (ARGS is shell text) with stdout and stderr captured. The format
  * strings come from the test table and are composed at run time, hence the pragma. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-static struct result run(const char *fmt, ...) {
+static struct tu_cmd run(const char *fmt, ...) {
     char args[4096], cmdline[8192];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    char *o = tu_path(tmp, "stdout"), *e = tu_path(tmp, "stderr");
-    snprintf(cmdline, sizeof cmdline, "%s %s -q > %s 2> %s", BIN, args, o, e);
-    int st = system(cmdline);
-    struct result r = {.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1};
-    size_t n;
-    r.out = (char *)tu_read_file(o, &r.outlen);
-    r.err = (char *)tu_read_file(e, &n);
-    if (r.out) {
-        r.out[r.outlen] = '\0'; /* tu_read_file leaves room for it */
-    }
-    if (r.err) {
-        r.err[n] = '\0';
-    }
-    free(o);
-    free(e);
-    return r;
+    snprintf(cmdline, sizeof cmdline, "%s %s -q", BIN, args);
+    return tu_run_cmd(tmp, cmdline);
 }
 #pragma GCC diagnostic pop
 
 /* The error is exactly one line. */
-static void assert_one_line(const struct result *r) {
+static void assert_one_line(const struct tu_cmd *r) {
     assert_non_null(r->err);
     size_t n = strlen(r->err);
     assert_true(n > 0);
@@ -124,11 +99,11 @@ static void test_bitbrains(void **state) {
         skip();
     }
     char *j = tu_path(tmp, "bb.pxj");
-    struct result r = run("import -O %s %s/*.csv", j, dir);
+    struct tu_cmd r = run("import -O %s %s/*.csv", j, dir);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.err, "imported"));
-    result_free(&r);
-    struct result a = run("--states 4 %s", j);
+    tu_cmd_free(&r);
+    struct tu_cmd a = run("--states 4 %s", j);
     assert_int_equal(a.status, 0);
     size_t lines = 0;
     for (char *p = a.out; *p; p++) {
@@ -145,12 +120,12 @@ static void test_bitbrains(void **state) {
     assert_true(profile_find_metric(p, "disk_rd_iops") < 0); /* Bitbrains has no IOPS */
     profile_free(p);
     /* Determinism: a second run is byte-identical. */
-    struct result b = run("--states 4 %s", j);
+    struct tu_cmd b = run("--states 4 %s", j);
     assert_int_equal(b.outlen, a.outlen);
     assert_memory_equal(a.out, b.out, a.outlen);
-    result_free(&b);
+    tu_cmd_free(&b);
     /* The CSV files profiled directly give the same profiles' counts as the journal. */
-    struct result c = run("--states 4 --vm 1 %s/1.csv", dir);
+    struct tu_cmd c = run("--states 4 --vm 1 %s/1.csv", dir);
     assert_int_equal(c.status, 0);
     struct profile *pc = first_profile(c.out), *pj = first_profile(a.out);
     const struct mk_counts *cc = &markov_series_chain(profile_metric(pc, (size_t)m))->counts;
@@ -162,14 +137,14 @@ static void test_bitbrains(void **state) {
     }
     profile_free(pc);
     profile_free(pj);
-    result_free(&c);
+    tu_cmd_free(&c);
     /* Summary is readable text with states and edges. */
-    struct result s = run("summary --vm 1 %s", j);
+    struct tu_cmd s = run("summary --vm 1 %s", j);
     assert_int_equal(s.status, 0);
     assert_non_null(strstr(s.out, "VM 1 on bitbrains"));
     assert_non_null(strstr(s.out, "occupancy"));
-    result_free(&s);
-    result_free(&a);
+    tu_cmd_free(&s);
+    tu_cmd_free(&a);
     free(j);
 }
 
@@ -181,9 +156,9 @@ static void test_exact_counts(void **state) {
                                      "1700000180,60\n1700000240,60\n1700000300,40\n"
                                      "1700000360,90\n1700000420,10\n");
     char *j = tu_path(tmp, "seq.pxj");
-    struct result r = run("import --units level=%% -O %s %s", j, csv);
+    struct tu_cmd r = run("import --units level=%% -O %s %s", j, csv);
     assert_int_equal(r.status, 0);
-    result_free(&r);
+    tu_cmd_free(&r);
     r = run("--metrics level --fixedbound --fixedmin 0 --fixedmax 100 --states 4 --history 2 %s",
             j);
     assert_int_equal(r.status, 0);
@@ -210,7 +185,7 @@ static void test_exact_counts(void **state) {
     assert_non_null(strstr(r.out, "\"unit\":\"%\""));
     assert_non_null(strstr(r.out, "\"first\":1700000000"));
     profile_free(p);
-    result_free(&r);
+    tu_cmd_free(&r);
     free(csv);
     free(j);
 }
@@ -225,7 +200,7 @@ static void test_evaluate_by_hand(void **state) {
     (void)state;
     char *csv = write_tmp("alt.csv", "t,level\n0,0\n60,100\n120,0\n180,100\n"
                                      "240,0\n300,100\n360,0\n420,100\n");
-    struct result r = run("evaluate --format json --metrics level --fixedbound --fixedmin 0 "
+    struct tu_cmd r = run("evaluate --format json --metrics level --fixedbound --fixedmin 0 "
                           "--fixedmax 100 --states 2 --split 0.5 --horizons 2 %s",
                           csv);
     assert_int_equal(r.status, 0);
@@ -248,19 +223,19 @@ static void test_evaluate_by_hand(void **state) {
     assert_float_equal(json_real_value(json_object_get(h2, "mae_persistence")), 0.0, 1e-12);
     assert_float_equal(json_real_value(json_object_get(h2, "smape_persistence")), 0.0, 1e-12);
     json_decref(a);
-    result_free(&r);
+    tu_cmd_free(&r);
     /* predict from state 0 alternates deterministically. */
     char *prof = tu_path(tmp, "alt.json");
     r = run("--metrics level --fixedbound --fixedmin 0 --fixedmax 100 --states 2 -o file "
             "--target %s %s",
             prof, csv);
     assert_int_equal(r.status, 0);
-    result_free(&r);
+    tu_cmd_free(&r);
     r = run("predict -p %s --metric level --state 0 --steps 2", prof);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "    1  0.0000  1.0000            75"));
     assert_non_null(strstr(r.out, "    2  1.0000  0.0000            25"));
-    result_free(&r);
+    tu_cmd_free(&r);
     free(prof);
     free(csv);
 }
@@ -372,7 +347,7 @@ static void test_follow(void **state) {
     assert_int_equal(last_profile_steps(text, &live), 399);
     assert_non_null(live);
     free(text);
-    struct result r = run("--metrics vm.mem.rss --fixedbound --fixedmin 0 --fixedmax 100 "
+    struct tu_cmd r = run("--metrics vm.mem.rss --fixedbound --fixedmin 0 --fixedmax 100 "
                           "--states 4 %s",
                           jdir);
     assert_int_equal(r.status, 0);
@@ -393,7 +368,7 @@ static void test_follow(void **state) {
     journal_paths_free(files);
     profile_free(live);
     profile_free(off);
-    result_free(&r);
+    tu_cmd_free(&r);
     free(out);
     free(errf);
     free(jdir);
@@ -417,7 +392,7 @@ static void test_phases_joint(void **state) {
                 (i / 7) % 2 ? 90 : 10);
     }
     assert_int_equal(fclose(f), 0);
-    struct result r = run("--metrics a,b --fixedbound --fixedmin 0 --fixedmax 100 --states 4 "
+    struct tu_cmd r = run("--metrics a,b --fixedbound --fixedmin 0 --fixedmax 100 --states 4 "
                           "--phases --joint %s",
                           csv);
     assert_int_equal(r.status, 0);
@@ -469,7 +444,7 @@ static void test_phases_joint(void **state) {
     }
     profile_free(pr);
     json_decref(p);
-    result_free(&r);
+    tu_cmd_free(&r);
     free(csv);
 }
 
@@ -488,7 +463,7 @@ static void test_history_forecasts(void **state) {
     assert_int_equal(fclose(f), 0);
     double mae[3] = {0};
     for (int h = 1; h <= 2; h++) {
-        struct result r = run("evaluate --format json --metrics level --fixedbound --fixedmin 0 "
+        struct tu_cmd r = run("evaluate --format json --metrics level --fixedbound --fixedmin 0 "
                               "--fixedmax 100 --states 2 --history %d --split 0.5 --horizons 1 %s",
                               h, csv);
         assert_int_equal(r.status, 0);
@@ -497,39 +472,39 @@ static void test_history_forecasts(void **state) {
         assert_non_null(a);
         mae[h] = json_real_value(json_object_get(json_array_get(a, 0), "mae"));
         json_decref(a);
-        result_free(&r);
+        tu_cmd_free(&r);
     }
     print_message("h=1 MAE: order 1 %.4f, order 2 %.4f\n", mae[1], mae[2]);
     assert_true(fabs(mae[1] - 50.0) < 0.5);
     assert_float_equal(mae[2], 25.0 * 100.0 / 99.0, 1e-9);
     char *prof = tu_path(tmp, "p4.json");
-    struct result r = run("--metrics level --fixedbound --fixedmin 0 --fixedmax 100 --states 2 "
+    struct tu_cmd r = run("--metrics level --fixedbound --fixedmin 0 --fixedmax 100 --states 2 "
                           "--history 2 -o file --target %s %s",
                           prof, csv);
     assert_int_equal(r.status, 0);
-    result_free(&r);
+    tu_cmd_free(&r);
     r = run("predict -p %s --metric level --state 0,0 --steps 3", prof);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "after 0 (order 2)"));
     assert_non_null(strstr(r.out, "    1  0.0000  1.0000            75"));
     assert_non_null(strstr(r.out, "    3  1.0000  0.0000            25"));
-    result_free(&r);
+    tu_cmd_free(&r);
     r = run("predict -p %s --metric level --state 0,0,0,0,0,0,0,0,0 --steps 1", prof);
     assert_int_equal(r.status, 2);
     assert_one_line(&r);
-    result_free(&r);
+    tu_cmd_free(&r);
     free(prof);
     free(csv);
 }
 
 static void expect_failure(int status, const char *needle, const char *fmt, const char *arg) {
-    struct result r = run(fmt, arg);
+    struct tu_cmd r = run(fmt, arg);
     assert_int_equal(r.status, status);
     assert_one_line(&r);
     if (needle && !strstr(r.err, needle)) {
         fail_msg("stderr '%s' lacks '%s'", r.err, needle);
     }
-    result_free(&r);
+    tu_cmd_free(&r);
 }
 
 static void test_bad_inputs(void **state) {
@@ -556,10 +531,10 @@ static void test_bad_inputs(void **state) {
     expect_failure(1, "record 1", "summary -p %s", notjson);
     expect_failure(1, "No such file", "%s", "/nonexistent/journal.pxj");
     /* --skip-bad skips and counts. */
-    struct result r = run("--skip-bad --metrics level %s", bad);
+    struct tu_cmd r = run("--skip-bad --metrics level %s", bad);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.err, "1 malformed rows skipped"));
-    result_free(&r);
+    tu_cmd_free(&r);
     free(csv);
     free(empty);
     free(bad);

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -25,39 +24,15 @@
 
 static char *tmp;
 
-struct result {
-    int status;
-    char *out, *err;
-};
-
-static void result_free(struct result *r) {
-    free(r->out);
-    free(r->err);
-}
-
-/* Runs "PROG ARGS" (ARGS is shell text) with stdout and stderr captured. */
-static struct result run(const char *prog, const char *args) {
+/* Runs "PROG ARGS" (ARGS is shell text). */
+static struct tu_cmd run(const char *prog, const char *args) {
     char cmdline[8192];
-    char *o = tu_path(tmp, "stdout"), *e = tu_path(tmp, "stderr");
-    snprintf(cmdline, sizeof cmdline, "%s %s > %s 2> %s </dev/null", prog, args, o, e);
-    int st = system(cmdline);
-    struct result r = {.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1};
-    size_t n;
-    r.out = (char *)tu_read_file(o, &n);
-    if (r.out) {
-        r.out[n] = '\0';
-    }
-    r.err = (char *)tu_read_file(e, &n);
-    if (r.err) {
-        r.err[n] = '\0';
-    }
-    free(o);
-    free(e);
-    return r;
+    snprintf(cmdline, sizeof cmdline, "%s %s", prog, args);
+    return tu_run_cmd(tmp, cmdline);
 }
 
 /* Exactly one line on stderr, from proxsampler, containing want. */
-static void assert_one_error_line(const struct result *r, const char *want) {
+static void assert_one_error_line(const struct tu_cmd *r, const char *want) {
     assert_non_null(r->err);
     size_t n = strlen(r->err);
     if (n == 0 || r->err[n - 1] != '\n' || memchr(r->err, '\n', n - 1) ||
@@ -93,36 +68,36 @@ static void test_bad_usage(void **state) {
         {"stray", "unexpected argument"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct result r = run(BIN, cases[i].args);
+        struct tu_cmd r = run(BIN, cases[i].args);
         if (r.status != 2) {
             fail_msg("'%s': exit %d, expected 2 (stderr: %s)", cases[i].args, r.status, r.err);
         }
         assert_one_error_line(&r, cases[i].want);
         assert_string_equal(r.out, ""); /* nothing sampled, nothing printed */
-        result_free(&r);
+        tu_cmd_free(&r);
     }
 }
 
 static void test_runtime_errors(void **state) {
     (void)state;
-    struct result r = run(BIN, "--procfs /nonexistent/proc -r 1 -p json");
+    struct tu_cmd r = run(BIN, "--procfs /nonexistent/proc -r 1 -p json");
     assert_int_equal(r.status, 1);
     assert_one_error_line(&r, "/nonexistent/proc");
-    result_free(&r);
+    tu_cmd_free(&r);
 }
 
 static void test_help_version(void **state) {
     (void)state;
-    struct result r = run(BIN, "--help");
+    struct tu_cmd r = run(BIN, "--help");
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "--daemon-interval SECONDS"));
     assert_non_null(strstr(r.out, "--libvirt-stats GROUPS"));
     assert_string_equal(r.err, "");
-    result_free(&r);
+    tu_cmd_free(&r);
     r = run(BIN, "--version");
     assert_int_equal(r.status, 0);
     assert_true(strncmp(r.out, "proxsampler ", 12) == 0);
-    result_free(&r);
+    tu_cmd_free(&r);
 }
 
 /* Three ticks on the captured host and QEMU process: three JSON lines with the VM, and a journal
@@ -137,7 +112,7 @@ static void test_run_on_capture(void **state) {
              "--procfs-only --procfs '%s/proc' --sysfs '%s/sys' --no-qmp -f 0.05 -r 3 -p json "
              "--journal '%s'",
              root, root, jpath);
-    struct result r = run(BIN, args);
+    struct tu_cmd r = run(BIN, args);
     if (r.status != 0) {
         fail_msg("proxsampler exited %d: %s", r.status, r.err);
     }
@@ -156,12 +131,12 @@ static void test_run_on_capture(void **state) {
         lines++;
     }
     assert_int_equal(lines, 3);
-    result_free(&r);
+    tu_cmd_free(&r);
     snprintf(args, sizeof(args), "info '%s'", jpath);
     r = run(PJ, args);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "ticks: 3,"));
-    result_free(&r);
+    tu_cmd_free(&r);
     free(jpath);
     tu_rmtree(root);
     free(root);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 char *tu_mkdtemp(const char *tag) {
@@ -87,4 +88,38 @@ char *tu_path(const char *dir, const char *name) {
     char *p = malloc(n);
     snprintf(p, n, "%s/%s", dir, name);
     return p;
+}
+
+static char *read_text(const char *path, size_t *len) {
+    char *b = (char *)tu_read_file(path, len);
+    if (!b) {
+        *len = 0;
+        b = calloc(1, 1);
+    } else {
+        b[*len] = '\0'; /* tu_read_file leaves room for it */
+    }
+    return b;
+}
+
+struct tu_cmd tu_run_cmd(const char *dir, const char *cmdline) {
+    char *o = tu_path(dir, "cmd.stdout"), *e = tu_path(dir, "cmd.stderr");
+    size_t n = strlen(cmdline) + strlen(o) + strlen(e) + 32;
+    char *full = malloc(n);
+    snprintf(full, n, "%s > '%s' 2> '%s'", cmdline, o, e);
+    int st = system(full);
+    struct tu_cmd c = {.status = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1};
+    c.out = read_text(o, &c.outlen);
+    c.err = read_text(e, &c.errlen);
+    unlink(o);
+    unlink(e);
+    free(full);
+    free(o);
+    free(e);
+    return c;
+}
+
+void tu_cmd_free(struct tu_cmd *c) {
+    free(c->out);
+    free(c->err);
+    c->out = c->err = NULL;
 }

@@ -17,4 +17,16 @@ int tu_write_file(const char *path, const void *data, size_t len);
 /* snprintf into a malloc'd string. */
 char *tu_path(const char *dir, const char *name);
 
+/* The outcome of tu_run_cmd: exit status (-1 when not a normal exit) and the captured output,
+ * NUL-terminated (never NULL). */
+struct tu_cmd {
+    int status;
+    char *out, *err;
+    size_t outlen, errlen;
+};
+/* Runs cmdline through /bin/sh with stdout and stderr captured through files in dir (stdin is
+ * the caller's unless cmdline redirects it). Free with tu_cmd_free. */
+struct tu_cmd tu_run_cmd(const char *dir, const char *cmdline);
+void tu_cmd_free(struct tu_cmd *c);
+
 #endif

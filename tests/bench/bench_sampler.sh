@@ -31,34 +31,9 @@ fi
 root=$LAB_RUN/pve
 # shellcheck source-path=SCRIPTDIR source=../lab/lab.sh
 . "$HERE/../lab/lab.sh" # lab_own / lab_kill_pid: run.sh's teardown also covers idle_threads
-host_threads() { # a glob, not ls: a process that ends meanwhile must not fail the script
-    local t n=0
-    for t in /proc/[0-9]*/task/[0-9]*; do
-        n=$((n + 1))
-    done
-    echo "$n"
-}
-host_procs() {
-    local p n=0
-    for p in /proc/[0-9]*; do
-        n=$((n + 1))
-    done
-    echo "$n"
-}
-pids=$(cat "$root"/var/run/qemu-server/*.pid)
-# sum of schedstat field 1 (ns on CPU) over QEMU threads that are not vCPU threads
-nonvcpu_ns() {
-    local p t c s=0 r
-    for p in $pids; do
-        for t in /proc/"$p"/task/*; do
-            c=$(<"$t/comm") 2>/dev/null || continue
-            [[ $c == "CPU "*/* ]] && continue
-            read -r r _ <"$t/schedstat" 2>/dev/null || continue
-            s=$((s + r))
-        done
-    done
-    echo "$s"
-}
+# shellcheck source-path=SCRIPTDIR source=bench_lib.sh
+. "$HERE/bench_lib.sh"
+mapfile -t pids < <(cat "$root"/var/run/qemu-server/*.pid)
 sleep 15 # let SeaBIOS finish: the boot work of QEMU's main thread is not the sampler's
 echo "== fixture: $N spinner guests (Proxmox layout, KVM), $(host_procs) processes," \
     "$(host_threads) threads on the host"
@@ -68,11 +43,11 @@ mkdir -p "$LAB_RUN/pve-empty/etc/pve/qemu-server" "$LAB_RUN/pve-empty/var/run/qe
 host_us=$("$B/tests/bench/bench_sampler" --proxmox "$LAB_RUN/pve-empty" -n "$T" -i 100 |
     awk '/CPU per tick/ { print $4 }')
 echo "  no VM (host collectors + journal): $host_us us per tick"
-q0=$(nonvcpu_ns)
+q0=$(nonvcpu_ns "${pids[@]}")
 sleep "$dur_s"
-q1=$(nonvcpu_ns)
+q1=$(nonvcpu_ns "${pids[@]}")
 out=$("$B/tests/bench/bench_sampler" --proxmox "$root" -n "$T" -i 100)
-q2=$(nonvcpu_ns)
+q2=$(nonvcpu_ns "${pids[@]}")
 echo "$out"
 awk -v h="$host_us" -v n="$N" '/CPU per tick/ {
     printf "  marginal CPU per VM per tick: %.1f us ((%s - %s) / %d)\n", ($4 - h) / n, $4, h, n }' \
@@ -87,7 +62,8 @@ awk -v a="$q0" -v b="$q1" -v c="$q2" -v t="$T" 'BEGIN {
 # sampler reads per VM per tick (pread_cost, caches hot), for the first guest: /proc/PID stat,
 # statm, io, status (every 5th tick), every thread's schedstat, and its cgroup's files.
 if [[ -x $B/tests/bench/pread_cost ]]; then
-    env1=$(ls "$LAB_RUN"/vms/*.env | head -1)
+    envs=("$LAB_RUN"/vms/*.env)
+    env1=${envs[0]}
     pid1=$(sed -n 's/^PID=//p' "$env1")
     cg1=$(sed -n 's/^CGROUP=//p' "$env1")
     files=(/proc/"$pid1"/{stat,statm,io,status} /proc/"$pid1"/task/*/schedstat)
@@ -104,9 +80,9 @@ fi
 # Then as proxsampler does by default (--daemon-interval 10 s at 1 s ticks): every 10th tick per
 # VM, the VMs' sessions spread over the ticks.
 for every in 1 10; do
-    q3=$(nonvcpu_ns)
+    q3=$(nonvcpu_ns "${pids[@]}")
     "$B/tests/bench/bench_sampler" --proxmox "$root" -n "$T" -i 100 --qmp --daemon-every "$every"
-    q4=$(nonvcpu_ns)
+    q4=$(nonvcpu_ns "${pids[@]}")
     awk -v a="$q0" -v b="$q1" -v c="$q3" -v d="$q4" -v t="$T" -v n="$N" -v e="$every" 'BEGIN {
         printf "  QEMU non-vCPU threads with QMP every %s tick(s): %.1f us/tick above the idle " \
                "baseline (%.1f us per VM)\n", e, ((d - c) - (b - a)) / 1e3 / t,

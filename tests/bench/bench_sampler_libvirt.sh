@@ -20,9 +20,9 @@
 # BENCH_LV_ARGS: extra proxsampler options for every run, e.g. "--daemon-interval 0" (QEMU asked
 # on every tick; the default, 10 s, is every 100th tick at -f 0.1) or "--libvirt-stats all".
 #
-# Fixture: the domains are shaped like baseline-perf.md's "lv" guests (type kvm, 1 vCPU, 16 MiB,
-# the 1 MiB spinner disk on virtio, an <interface type='ethernet'> tap that libvirt makes, a
-# virtio memballoon without a guest driver). The whole run is in a mount and network namespace
+# Fixture (lab.sh lab_libvirt_create KIND spin-net): the domains are shaped like baseline-perf.md's
+# "lv" guests (type kvm, 1 vCPU, 16 MiB, the 1 MiB spinner disk on virtio, an <interface
+# type='ethernet'> tap that libvirt makes, a virtio memballoon without a guest driver). The whole run is in a mount and network namespace
 # of its own: a private tmpfs on /run keeps this libvirtd (its pidfile, sockets and
 # /run/libvirt/qemu) apart from any other libvirtd on the host (e.g. a lab test's), and the taps
 # exist only in the new network namespace, which has nothing but an unused loopback. Everything
@@ -50,47 +50,8 @@ if [[ -z ${BENCH_LV_NS:-} ]]; then
     exec env BENCH_LV_NS=1 unshare --mount --net --propagation private -- bash "$0" "$@"
 fi
 
-# ns_sum PID...: sum of schedstat field 1 (ns on CPU) over all threads of the given processes.
-ns_sum() {
-    local p t s=0 r
-    for p in "$@"; do
-        for t in /proc/"$p"/task/*; do
-            read -r r _ <"$t/schedstat" 2>/dev/null || continue
-            s=$((s + r))
-        done
-    done
-    echo "$s"
-}
-# nonvcpu_ns: the same over the QEMU processes' threads that are not vCPU threads.
-nonvcpu_ns() {
-    local p t c s=0 r
-    for p in "${qpids[@]}"; do
-        for t in /proc/"$p"/task/*; do
-            c=$(<"$t/comm") 2>/dev/null || continue
-            [[ $c == "CPU "*/* ]] && continue
-            read -r r _ <"$t/schedstat" 2>/dev/null || continue
-            s=$((s + r))
-        done
-    done
-    echo "$s"
-}
-host_threads() { # a glob, not ls: a process that ends meanwhile must not fail the script
-    local t n=0
-    for t in /proc/[0-9]*/task/[0-9]*; do
-        n=$((n + 1))
-    done
-    echo "$n"
-}
-host_procs() {
-    local p n=0
-    for p in /proc/[0-9]*; do
-        n=$((n + 1))
-    done
-    echo "$n"
-}
-status_kb() { # status_kb PID FIELD
-    awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
-}
+# shellcheck source-path=SCRIPTDIR source=bench_lib.sh
+. "$HERE/bench_lib.sh"
 
 PXJ=$B/formats/proxjournal
 # tick_times PXJ: the journal's tick times (epoch ns), one per line, from the host rows.
@@ -121,30 +82,9 @@ empty_ticks=$(tick_times "$LAB_RUN/empty.pxj" | awk -v a="$w0" -v b="$w1" '$1 >=
     wc -l)
 empty_us=$(awk -v s="$((s1 - s0))" -v t="$empty_ticks" 'BEGIN {
     printf "%.1f", t ? s / 1e3 / t : 0 }')
-lab_build_bootsectors "$LAB_CACHE"
 t0=$(lab_now_ms)
 for ((i = 1; i <= N; i++)); do
-    name=pxb-lv$i
-    cp "$LAB_CACHE/spin.img" "$LAB_RUN/$name.raw"
-    cat >"$LAB_RUN/$name.xml" <<XML
-<domain type='kvm'>
-  <name>$name</name>
-  <memory unit='MiB'>16</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw' cache='none'/>
-      <source file='$LAB_RUN/$name.raw'/><target dev='vda' bus='virtio'/>
-    </disk>
-    <interface type='ethernet'><target dev='pxb$i-t'/><model type='virtio'/></interface>
-    <memballoon model='virtio'/>
-  </devices>
-</domain>
-XML
-    virsh -q -c qemu:///system create "$LAB_RUN/$name.xml" >/dev/null
-    lab_own domain "$name"
+    lab_libvirt_create "pxb-lv$i" spin-net >/dev/null
 done
 qpids=()
 for ((i = 1; i <= N; i++)); do
@@ -177,10 +117,10 @@ echo "  pilot: ticks $spacing_ms ms apart on average at -f 0.1 (one GetAllDomain
 res=()
 for ((r = 1; r <= R; r++)); do
     l0=$(ns_sum "$lvpid")
-    q0=$(nonvcpu_ns)
+    q0=$(nonvcpu_ns "${qpids[@]}")
     sleep "$dur_s"
     l1=$(ns_sum "$lvpid")
-    q1=$(nonvcpu_ns)
+    q1=$(nonvcpu_ns "${qpids[@]}")
     "$PXS" --libvirt "${XARGS[@]}" -f 0.1 --journal "$LAB_RUN/lv$r.pxj" --sync never \
         2>"$LAB_RUN/pxs$r.err" &
     spid=$!
@@ -190,13 +130,13 @@ for ((r = 1; r <= R; r++)); do
     w0=$(date +%s%N)
     s2=$(ns_sum "$spid")
     l2=$(ns_sum "$lvpid")
-    q2=$(nonvcpu_ns)
+    q2=$(nonvcpu_ns "${qpids[@]}")
     rss0=$(status_kb "$spid" VmRSS)
     sleep "$dur_s"
     s3=$(ns_sum "$spid")
     w1=$(date +%s%N)
     l3=$(ns_sum "$lvpid")
-    q3=$(nonvcpu_ns)
+    q3=$(nonvcpu_ns "${qpids[@]}")
     rss1=$(status_kb "$spid" VmRSS)
     hwm=$(status_kb "$spid" VmHWM)
     nthr=$(find /proc/"$spid"/task -mindepth 1 -maxdepth 1 | wc -l)
@@ -293,13 +233,13 @@ if [[ ${BENCH_LV_GROUPS:-1} != 0 ]]; then
     for g in "--state" "--cpu-total" "--balloon" "--vcpu" "--interface" "--block" \
         "--state --cpu-total --balloon --vcpu --interface --block"; do
         l0=$(ns_sum "$lvpid")
-        q0=$(nonvcpu_ns)
+        q0=$(nonvcpu_ns "${qpids[@]}")
         for ((k = 0; k < 100; k++)); do
             echo "domstats --raw --nowait $g"
             sleep 0.1
         done | virsh -q -c qemu:///system >/dev/null
         l1=$(ns_sum "$lvpid")
-        q1=$(nonvcpu_ns)
+        q1=$(nonvcpu_ns "${qpids[@]}")
         awk -v g="$g" -v n="$N" -v l="$((l1 - l0))" -v q="$((q1 - q0))" 'BEGIN {
             printf "    %-58s %8.1f / %8.1f\n", g, l / 1e3 / 100 / n, q / 1e3 / 100 / n }'
     done

@@ -601,16 +601,20 @@ CONF
 }
 
 # lab_libvirt_create NAME KIND: a transient libvirt domain (virsh create), owned and destroyed at
-# exit. KIND spin: type kvm boot-sector spinner; linux: type qemu (TCG) kernel+initramfs guest
-# with an ethernet tap NAME-t (libvirt makes and deletes it).
+# exit. KIND spin: type kvm boot-sector spinner; spin-net: the same with an ethernet tap NAME-t
+# and a virtio balloon without a guest driver (baseline-perf.md's "lv" guests); linux: type qemu
+# (TCG) kernel+initramfs guest with an ethernet tap NAME-t (libvirt makes and deletes the taps).
 lab_libvirt_create() {
-    local name=$1 kind=$2 xml disk
+    local name=$1 kind=$2 xml disk extra
     xml=$LAB_RUN/$name.xml
     disk=$LAB_RUN/$name.raw
     case $kind in
-    spin)
+    spin | spin-net)
         lab_build_bootsectors "$LAB_CACHE"
         cp "$LAB_CACHE/spin.img" "$disk"
+        extra="<memballoon model='none'/>"
+        [[ $kind == spin ]] || extra="<interface type='ethernet'><target dev='${name}-t'/><model \
+type='virtio'/></interface><memballoon model='virtio'/>"
         cat >"$xml" <<XML
 <domain type='kvm'>
   <name>$name</name>
@@ -623,7 +627,7 @@ lab_libvirt_create() {
       <driver name='qemu' type='raw' cache='none'/>
       <source file='$disk'/><target dev='vda' bus='virtio'/>
     </disk>
-    <memballoon model='none'/>
+    $extra
   </devices>
 </domain>
 XML
